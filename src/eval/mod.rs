@@ -1,0 +1,1 @@
+//! Evaluation: CodiEsp gold, metrics (MAP, P/R/F1, recall@k) and reports.

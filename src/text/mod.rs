@@ -1,0 +1,1 @@
+//! Text layer: offsets, normalisation, tokenization, sentences, sections, assertions.
