@@ -1,1 +1,358 @@
-fn main() {}
+//! The `chartcoder` command line: a thin front end over the engine.
+
+use std::io::{BufRead, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use chartcoder::assets::Assets;
+use chartcoder::codeset::System;
+use chartcoder::engine::{Config, Engine};
+use chartcoder::index::{BuildOptions, LookupOptions};
+use chartcoder::Error;
+
+#[derive(Parser)]
+#[command(
+    name = "chartcoder",
+    version,
+    about = "Clinical coding suggestions (ICD-10-CM / ICD-10-PCS) with evidence"
+)]
+struct Cli {
+    #[command(flatten)]
+    paths: Paths,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Clone)]
+struct Paths {
+    /// Directory of fetched assets [env: CHARTCODER_ASSETS; default .assets]
+    #[arg(long, global = true)]
+    assets: Option<PathBuf>,
+    /// Index directory [env: CHARTCODER_INDEX; default index/default]
+    #[arg(long, global = true)]
+    index: Option<PathBuf>,
+}
+
+impl Paths {
+    fn config(&self) -> Config {
+        let mut config = Config::from_env();
+        if let Some(a) = &self.assets {
+            config.assets = a.clone();
+        }
+        if let Some(i) = &self.index {
+            config.index = i.clone();
+        }
+        config
+    }
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Fetch the pinned assets (idempotent) and build the index if it is absent.
+    Setup {
+        /// Only fetch and verify assets.
+        #[arg(long)]
+        no_index: bool,
+        /// Extra lexicon sources for the index (see `index build --extra`).
+        #[arg(long)]
+        extra: Vec<PathBuf>,
+    },
+    /// Build or inspect the term index.
+    #[command(subcommand)]
+    Index(IndexCommand),
+    /// Look up codes for phrases.
+    Lookup(LookupArgs),
+    /// Write a phrase-lookup gold set sampled from an Alphabetic Index (CSV or XML).
+    LookupDevset {
+        #[arg(long)]
+        from: PathBuf,
+        #[arg(long, default_value_t = 5000)]
+        sample: usize,
+        #[arg(long, default_value_t = 20261125)]
+        seed: u64,
+        #[arg(long)]
+        output: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum IndexCommand {
+    /// Build the index from the code sets, abbreviations and extra sources.
+    Build {
+        /// Extra source: CMS Alphabetic Index XML, its CSV flattening, or a term<TAB>code TSV. Repeatable.
+        #[arg(long)]
+        extra: Vec<PathBuf>,
+        /// Rebuild even if the index already holds exactly these inputs.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print the index manifest.
+    Info,
+}
+
+#[derive(Args)]
+struct LookupArgs {
+    /// The phrase to look up (or use --input).
+    query: Option<String>,
+    /// JSONL of {"id","text"} lines.
+    #[arg(long, requires = "output")]
+    input: Option<PathBuf>,
+    /// JSONL output: {"id","suggestions":[{"code","system","title","score"}]}.
+    #[arg(long)]
+    output: Option<PathBuf>,
+    #[arg(long, default_value_t = 10)]
+    top_k: usize,
+    /// Restrict to one system: icd10cm or icd10pcs.
+    #[arg(long)]
+    system: Option<String>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CHARTCODER_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error[{}]: {e}", e.code());
+            exit_code(&e)
+        }
+    }
+}
+
+/// The one place errors become exit statuses.
+fn exit_code(e: &Error) -> ExitCode {
+    ExitCode::from(match e {
+        Error::InvalidInput(_)
+        | Error::UnknownFormat { .. }
+        | Error::UnknownCode(_)
+        | Error::Parse { .. } => 2,
+        Error::MissingAsset { .. } | Error::Index { .. } => 3,
+        _ => 1,
+    })
+}
+
+fn run(cli: Cli) -> chartcoder::Result<()> {
+    let config = cli.paths.config();
+    match cli.command {
+        Command::Setup { no_index, extra } => setup(&config, no_index, extra),
+        Command::Index(IndexCommand::Build { extra, force }) => {
+            let report = Engine::build_index(
+                &config,
+                &BuildOptions {
+                    extras: extra,
+                    force,
+                    progress: true,
+                },
+            )?;
+            print_build(&config, &report);
+            Ok(())
+        }
+        Command::Index(IndexCommand::Info) => {
+            let manifest = chartcoder::index::Manifest::read(&config.index)?;
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&manifest).unwrap_or_default()
+            );
+            Ok(())
+        }
+        Command::Lookup(args) => lookup(&config, args),
+        Command::LookupDevset {
+            from,
+            sample,
+            seed,
+            output,
+        } => lookup_devset(&config, &from, sample, seed, &output),
+    }
+}
+
+fn setup(config: &Config, no_index: bool, extra: Vec<PathBuf>) -> chartcoder::Result<()> {
+    let assets = Assets::new(&config.assets);
+    assets.fetch_all(|line| eprintln!("{line}"))?;
+    if !no_index {
+        let report = Engine::build_index(
+            config,
+            &BuildOptions {
+                extras: extra,
+                force: false,
+                progress: true,
+            },
+        )?;
+        print_build(config, &report);
+    }
+    Ok(())
+}
+
+fn print_build(config: &Config, report: &chartcoder::index::BuildReport) {
+    let m = &report.manifest;
+    eprintln!(
+        "{} {}: {} documents; ICD-10-CM billable codes {}, ICD-10-PCS codes {}; extras: {}",
+        if report.rebuilt {
+            "built"
+        } else {
+            "up to date"
+        },
+        config.index.display(),
+        m.documents,
+        m.icd10cm_billable_codes,
+        m.icd10pcs_codes,
+        if m.extras.is_empty() {
+            "none".to_string()
+        } else {
+            m.extras
+                .iter()
+                .map(|e| format!("{} ({}, {} terms)", e.path.display(), e.format, e.terms))
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    );
+}
+
+fn lookup(config: &Config, args: LookupArgs) -> chartcoder::Result<()> {
+    let systems =
+        match &args.system {
+            Some(s) => vec![System::parse(s)
+                .ok_or_else(|| Error::InvalidInput(format!("unknown system `{s}`")))?],
+            None => Vec::new(),
+        };
+    let options = LookupOptions {
+        top_k: args.top_k.clamp(1, 1000),
+        systems,
+        ..LookupOptions::default()
+    };
+    let engine = Engine::open(config.clone())?;
+    match (&args.query, &args.input, &args.output) {
+        (Some(query), None, _) => {
+            let suggestions = engine.lookup(query, &options)?;
+            if args.json {
+                let out = serde_json::json!({"query": query, "code_set": engine.code_set_years(), "suggestions": suggestions});
+                println!("{out}");
+            } else {
+                for s in suggestions {
+                    println!("{:<9} {:.3}  {}", s.code, s.score, s.title);
+                }
+            }
+            Ok(())
+        }
+        (None, Some(input), Some(output)) => lookup_file(&engine, input, output, &options),
+        _ => Err(Error::InvalidInput(
+            "give a QUERY, or --input FILE --output FILE".into(),
+        )),
+    }
+}
+
+/// One output line per input line: suggestions, or an error that names the line; a bad line
+/// never stops the run.
+fn lookup_file(
+    engine: &Engine,
+    input: &Path,
+    output: &Path,
+    options: &LookupOptions,
+) -> chartcoder::Result<()> {
+    let file = std::fs::File::open(input)
+        .map_err(|e| Error::Command(format!("{}: {e}", input.display())))?;
+    let out = std::fs::File::create(output)
+        .map_err(|e| Error::Command(format!("{}: {e}", output.display())))?;
+    let mut out = BufWriter::new(out);
+    let mut reader = std::io::BufReader::new(file);
+    let mut raw = Vec::new();
+    let (mut ok, mut failed) = (0usize, 0usize);
+    let mut line_no = 0usize;
+    loop {
+        raw.clear();
+        let n = reader
+            .read_until(b'\n', &mut raw)
+            .map_err(|e| Error::Command(format!("{}: {e}", input.display())))?;
+        if n == 0 {
+            break;
+        }
+        line_no += 1;
+        let result = parse_query_line(&raw, line_no).and_then(|(id, text)| {
+            let suggestions = engine
+                .lookup(&text, options)
+                .map_err(|e| (Some(id.clone()), e))?;
+            Ok(serde_json::json!({"id": id, "suggestions": suggestions}))
+        });
+        let value = match result {
+            Ok(v) => {
+                ok += 1;
+                v
+            }
+            Err((_, Error::InvalidInput(m))) if m == "blank line" => continue,
+            Err((id, e)) => {
+                failed += 1;
+                serde_json::json!({"id": id, "line": line_no, "error": {"code": e.code(), "message": e.to_string()}})
+            }
+        };
+        writeln!(out, "{value}")
+            .map_err(|e| Error::Command(format!("{}: {e}", output.display())))?;
+    }
+    out.flush()
+        .map_err(|e| Error::Command(format!("{}: {e}", output.display())))?;
+    eprintln!(
+        "{ok} queries looked up, {failed} rejected (see their \"error\" lines in {})",
+        output.display()
+    );
+    Ok(())
+}
+
+type LineError = (Option<serde_json::Value>, Error);
+
+fn parse_query_line(raw: &[u8], line_no: usize) -> Result<(serde_json::Value, String), LineError> {
+    let text = std::str::from_utf8(raw).map_err(|e| {
+        (
+            None,
+            Error::InvalidInput(format!("line {line_no}: invalid UTF-8 ({e})")),
+        )
+    })?;
+    if text.trim().is_empty() {
+        return Err((None, Error::InvalidInput("blank line".into())));
+    }
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+        (
+            None,
+            Error::InvalidInput(format!("line {line_no}: malformed JSON ({e})")),
+        )
+    })?;
+    let id = value.get("id").cloned().unwrap_or(serde_json::Value::Null);
+    let query = value.get("text").and_then(|t| t.as_str()).ok_or_else(|| {
+        (
+            Some(id.clone()),
+            Error::InvalidInput(format!("line {line_no}: no string field \"text\"")),
+        )
+    })?;
+    Ok((id, query.to_string()))
+}
+
+fn lookup_devset(
+    config: &Config,
+    from: &Path,
+    sample: usize,
+    seed: u64,
+    output: &Path,
+) -> chartcoder::Result<()> {
+    let (codes, _) = chartcoder::engine::load_code_sets(config)?;
+    let gold = chartcoder::lexicon::phrase_gold(from, &codes, sample, seed)?;
+    let mut out = BufWriter::new(
+        std::fs::File::create(output)
+            .map_err(|e| Error::Command(format!("{}: {e}", output.display())))?,
+    );
+    for g in &gold {
+        writeln!(out, "{}", serde_json::to_string(g).unwrap_or_default())
+            .map_err(|e| Error::Command(format!("{}: {e}", output.display())))?;
+    }
+    out.flush()
+        .map_err(|e| Error::Command(format!("{}: {e}", output.display())))?;
+    eprintln!("wrote {} phrases to {}", gold.len(), output.display());
+    Ok(())
+}

@@ -1,1 +1,108 @@
 //! Text layer: offsets, normalisation, tokenization, sentences, sections, assertions.
+//!
+//! All offsets are Unicode scalar (char) offsets into the text as received, half-open
+//! `[start, end)`: `text.chars().skip(start).take(end - start)` is the evidence text.
+//! Nothing in this module panics on any input.
+
+mod assertion;
+mod layout;
+mod offsets;
+mod sections;
+mod sentences;
+mod tokenize;
+
+pub use assertion::Assertion;
+pub use sections::Section;
+pub use sentences::Sentence;
+pub use tokenize::Token;
+
+use assertion::ContextIndex;
+use layout::Layout;
+use offsets::CharIndex;
+
+/// A clinical note analysed into tokens, sentences, sections and assertion context.
+#[derive(Clone, Debug)]
+pub struct Note {
+    /// The text as received.
+    pub text: String,
+    /// Tokens in text order, non-overlapping.
+    pub tokens: Vec<Token>,
+    /// Sentences in text order; together they cover every token exactly once.
+    pub sentences: Vec<Sentence>,
+    char_index: CharIndex,
+    context: ContextIndex,
+}
+
+impl Note {
+    /// Tokenizes `text`, splits it into sentences and sections, and indexes assertion
+    /// triggers.
+    pub fn analyze(text: &str) -> Note {
+        let char_index = CharIndex::new(text);
+        let tokens = tokenize::tokenize(text, &char_index);
+        let layout = Layout::new(text, &tokens, &char_index);
+        let sentences = sentences::split_sentences(&layout);
+        let lead_ins = sentences::list_lead_ins(&layout, &sentences);
+        let context = ContextIndex::new(&tokens, &sentences, &lead_ins);
+        Note {
+            text: text.to_owned(),
+            tokens,
+            sentences,
+            char_index,
+            context,
+        }
+    }
+
+    /// Length of the text in chars.
+    pub fn char_len(&self) -> usize {
+        self.char_index.char_len()
+    }
+
+    /// Text of chars `[start, end)`; out-of-range or reversed bounds are clamped.
+    pub fn slice(&self, start: usize, end: usize) -> String {
+        let end = end.min(self.char_len());
+        let start = start.min(end);
+        let bytes = self.char_index.byte_of(start)..self.char_index.byte_of(end);
+        self.text.get(bytes).unwrap_or_default().to_owned()
+    }
+
+    /// Index of the sentence containing token `token_index`.
+    ///
+    /// Out-of-range indices map to the last sentence; a note without tokens has no sentence
+    /// and yields 0.
+    pub fn sentence_of_token(&self, token_index: usize) -> usize {
+        self.sentences
+            .partition_point(|s| s.tokens.end <= token_index)
+            .min(self.sentences.len().saturating_sub(1))
+    }
+
+    /// Assertion of a mention made of tokens `[first, last]` (inclusive indices into
+    /// `tokens`) within its sentence.
+    ///
+    /// The mention is clamped to the sentence of `first`; indices are clamped to the tokens.
+    pub fn assertion(&self, first: usize, last: usize) -> Assertion {
+        let Some(last_token) = self.tokens.len().checked_sub(1) else {
+            return Assertion::Present;
+        };
+        let (first, last) = (
+            first.min(last).min(last_token),
+            first.max(last).min(last_token),
+        );
+        let sentence_index = self.sentence_of_token(first);
+        let Some(sentence) = self.sentences.get(sentence_index) else {
+            return Assertion::Present;
+        };
+        let last = last.min(sentence.tokens.end.saturating_sub(1)).max(first);
+        self.context
+            .assertion(sentence_index, sentence, first, last)
+    }
+
+    /// Section of the sentence containing token `token_index` (`Unknown` for an empty note).
+    pub fn section_of_token(&self, token_index: usize) -> Section {
+        self.sentences
+            .get(self.sentence_of_token(token_index))
+            .map_or(Section::Unknown, |s| s.section)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,74 @@
+//! The one error type of the engine. Front ends map [`Error::code`] to their own
+//! surface (exit status, HTTP status) in one place each.
+
+use std::path::PathBuf;
+
+/// Result alias used throughout the crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A fetched asset (code set, model, runtime) is absent or corrupt.
+    #[error("asset `{name}` is missing or invalid at {path}: {reason}. Fetch it with `chartcoder setup` (or `scripts/setup`)")]
+    MissingAsset {
+        name: String,
+        path: PathBuf,
+        reason: String,
+    },
+    /// The tantivy index is absent, corrupt, or was built by an incompatible version.
+    #[error("index at {path} is unusable: {reason}. Build it with `chartcoder index build`")]
+    Index { path: PathBuf, reason: String },
+    /// Caller input that can never succeed as given (empty query, bad UTF-8, too long...).
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+    /// A code that is not in the loaded code sets.
+    #[error("unknown code `{0}`")]
+    UnknownCode(String),
+    /// A source file that could not be parsed (tabular XML, index XML/CSV, TSV, JSONL).
+    #[error("cannot parse {path}: {reason}")]
+    Parse { path: PathBuf, reason: String },
+    /// An `--extra` lexicon source whose format is not recognised.
+    #[error("unknown lexicon format for {path}: {reason}")]
+    UnknownFormat { path: PathBuf, reason: String },
+    #[error("I/O error on {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("search engine error: {0}")]
+    Search(#[from] tantivy::TantivyError),
+    #[error("external command failed: {0}")]
+    Command(String),
+}
+
+impl Error {
+    /// Stable machine-readable code for the error kind (part of the API).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::MissingAsset { .. } => "missing_asset",
+            Error::Index { .. } => "index_unavailable",
+            Error::InvalidInput(_) => "invalid_input",
+            Error::UnknownCode(_) => "unknown_code",
+            Error::Parse { .. } => "parse_error",
+            Error::UnknownFormat { .. } => "unknown_format",
+            Error::Io { .. } => "io_error",
+            Error::Search(_) => "search_error",
+            Error::Command(_) => "command_failed",
+        }
+    }
+
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Error {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    pub(crate) fn parse(path: impl Into<PathBuf>, reason: impl Into<String>) -> Error {
+        Error::Parse {
+            path: path.into(),
+            reason: reason.into(),
+        }
+    }
+}

@@ -1,0 +1,209 @@
+//! Term sources: every phrase that names a code. Titles and inclusion terms come from the
+//! code sets; abbreviations from a fetched inventory; the CMS Alphabetic Index (XML or its
+//! CSV flattening) and plain `term<TAB>code` TSV files are optional extras.
+
+mod abbreviations;
+mod alphabetic_index;
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::codeset::{CodeId, CodeKind, CodeSet};
+use crate::error::{Error, Result};
+
+pub use abbreviations::Abbreviations;
+pub use alphabetic_index::{load_alphabetic_index, phrase_gold, IndexEntry, PhraseGold};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    Title,
+    InclusionTerm,
+    Abbreviation,
+    AlphabeticIndex,
+    Synonym,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Title => "title",
+            Source::InclusionTerm => "inclusion_term",
+            Source::Abbreviation => "abbreviation",
+            Source::AlphabeticIndex => "alphabetic_index",
+            Source::Synonym => "synonym",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Source> {
+        [
+            Source::Title,
+            Source::InclusionTerm,
+            Source::Abbreviation,
+            Source::AlphabeticIndex,
+            Source::Synonym,
+        ]
+        .into_iter()
+        .find(|x| x.as_str() == s)
+    }
+}
+
+/// One phrase naming one code.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Term {
+    pub code: CodeId,
+    pub text: String,
+    pub source: Source,
+}
+
+/// A user-supplied lexicon file and its detected format.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ExtraSource {
+    pub path: PathBuf,
+    pub format: String,
+    pub sha256: String,
+    pub terms: usize,
+}
+
+/// Titles and inclusion terms of every reportable code (chapters and blocks excluded:
+/// they are ranges, not codes).
+pub fn code_set_terms(codes: &CodeSet) -> Vec<Term> {
+    let mut terms = Vec::with_capacity(codes.len() + 8192);
+    for (id, code) in codes.iter() {
+        if matches!(code.kind, CodeKind::Chapter | CodeKind::Block) {
+            continue;
+        }
+        push_with_essential_form(&mut terms, id, &code.title, Source::Title);
+        if let Some(notes) = code.notes() {
+            for inclusion in &notes.inclusion_terms {
+                push_with_essential_form(&mut terms, id, inclusion, Source::InclusionTerm);
+            }
+        }
+    }
+    terms
+}
+
+/// Words in parentheses are nonessential modifiers ("Hypertension (arterial) (benign)"):
+/// the term is indexed as written and without them, so the bare words match it fully.
+fn push_with_essential_form(terms: &mut Vec<Term>, code: CodeId, text: &str, source: Source) {
+    terms.push(Term {
+        code,
+        text: text.to_string(),
+        source,
+    });
+    let essential = strip_nonessential(text);
+    if essential != text && !essential.trim().is_empty() {
+        terms.push(Term {
+            code,
+            text: essential,
+            source,
+        });
+    }
+}
+
+/// Removes parenthesised and bracketed segments, and a trailing "NOS".
+pub fn strip_nonessential(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut depth = 0usize;
+    for c in text.chars() {
+        match c {
+            '(' | '[' => depth += 1,
+            ')' | ']' => depth = depth.saturating_sub(1),
+            _ if depth == 0 => out.push(c),
+            _ => {}
+        }
+    }
+    let out = out.split_whitespace().collect::<Vec<_>>().join(" ");
+    let out = out
+        .strip_suffix(" NOS")
+        .unwrap_or(&out)
+        .trim_end_matches([',', ' ']);
+    out.to_string()
+}
+
+/// Loads an `--extra` source, detecting its format from the content.
+pub fn load_extra(path: &Path, codes: &CodeSet) -> Result<(Vec<Term>, ExtraSource)> {
+    let head = read_head(path)?;
+    let (terms, format) = if head.trim_start().starts_with("<?xml")
+        || head.trim_start().starts_with('<')
+    {
+        if !head.contains("ICD10CM.index") {
+            return Err(Error::UnknownFormat {
+                path: path.to_path_buf(),
+                reason: "XML, but not a CMS ICD-10-CM Alphabetic Index (<ICD10CM.index>)".into(),
+            });
+        }
+        let entries = alphabetic_index::read_xml(path)?;
+        (
+            alphabetic_index::terms_from_entries(&entries, codes),
+            "cms-index-xml",
+        )
+    } else if head.starts_with("RowID,") || head.starts_with("\u{feff}RowID,") {
+        let entries = alphabetic_index::read_csv(path)?;
+        (
+            alphabetic_index::terms_from_entries(&entries, codes),
+            "cms-index-csv",
+        )
+    } else if head.lines().next().is_some_and(|l| l.contains('\t')) {
+        (read_synonym_tsv(path, codes)?, "synonym-tsv")
+    } else {
+        return Err(Error::UnknownFormat {
+            path: path.to_path_buf(),
+            reason: "expected a CMS Alphabetic Index XML, its CSV flattening (RowID,...), or a term<TAB>code TSV".into(),
+        });
+    };
+    let source = ExtraSource {
+        path: path.to_path_buf(),
+        format: format.to_string(),
+        sha256: crate::assets::sha256_file(path)?,
+        terms: terms.len(),
+    };
+    Ok((terms, source))
+}
+
+fn read_head(path: &Path) -> Result<String> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut buf = vec![0u8; 4096];
+    let n = file.read(&mut buf).map_err(|e| Error::io(path, e))?;
+    buf.truncate(n);
+    // A multi-byte character may be cut at the end of the sample; that is not an error.
+    Ok(String::from_utf8_lossy(&buf).into_owned())
+}
+
+/// `term<TAB>code` lines; `#` comments and blank lines skipped; unknown codes are errors
+/// naming the line, since a silent drop would hide a typo in the user's file.
+pub fn read_synonym_tsv(path: &Path, codes: &CodeSet) -> Result<Vec<Term>> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let text =
+        String::from_utf8(bytes).map_err(|e| Error::parse(path, format!("not UTF-8: {e}")))?;
+    let mut terms = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim_end_matches('\r');
+        if line.trim().is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let mut cols = line.split('\t');
+        let (Some(term), Some(code)) = (cols.next(), cols.next()) else {
+            return Err(Error::parse(
+                path,
+                format!("line {}: expected term<TAB>code", n + 1),
+            ));
+        };
+        if term.trim().eq_ignore_ascii_case("term") && n == 0 {
+            continue; // header
+        }
+        let id = codes.find(code).ok_or_else(|| {
+            Error::parse(
+                path,
+                format!("line {}: unknown code `{}`", n + 1, code.trim()),
+            )
+        })?;
+        terms.push(Term {
+            code: id,
+            text: term.trim().to_string(),
+            source: Source::Synonym,
+        });
+    }
+    Ok(terms)
+}
