@@ -3,10 +3,107 @@
 //!
 //! No stop words: "without", "not", "with", "due", "of" decide between codes.
 
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock};
+
 use tantivy::tokenizer::{
     AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer,
-    TextAnalyzer,
+    TextAnalyzer, Token, TokenFilter, TokenStream, Tokenizer,
 };
+
+const SYNONYMS: &str = include_str!("clinical_synonyms.tsv");
+
+/// Stemmed variant -> stemmed canonical word, from the shipped table.
+static CANONICAL: LazyLock<Arc<HashMap<String, String>>> = LazyLock::new(|| {
+    let stem = |w: &str| {
+        let mut analyzer = stemming_analyzer();
+        let mut stream = analyzer.token_stream(w);
+        let mut out = String::new();
+        while stream.advance() {
+            out = stream.token().text.clone();
+        }
+        out
+    };
+    let mut map = HashMap::new();
+    for line in SYNONYMS.lines() {
+        if line.starts_with('#') {
+            continue;
+        }
+        if let Some((variant, canonical)) = line.split_once('\t') {
+            let (v, c) = (stem(variant.trim()), stem(canonical.trim()));
+            if !v.is_empty() && !c.is_empty() && v != c {
+                map.insert(v, c);
+            }
+        }
+    }
+    Arc::new(map)
+});
+
+fn stemming_analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(40))
+        .filter(LowerCaser)
+        .filter(AsciiFoldingFilter)
+        .filter(Stemmer::new(Language::English))
+        .build()
+}
+
+/// Replaces a stemmed word by its canonical synonym ("renal" -> "kidney").
+#[derive(Clone)]
+struct CanonicalWords(Arc<HashMap<String, String>>);
+
+impl TokenFilter for CanonicalWords {
+    type Tokenizer<T: Tokenizer> = CanonicalWordsFilter<T>;
+
+    fn transform<T: Tokenizer>(self, tokenizer: T) -> Self::Tokenizer<T> {
+        CanonicalWordsFilter {
+            inner: tokenizer,
+            map: self.0,
+        }
+    }
+}
+
+#[derive(Clone)]
+struct CanonicalWordsFilter<T> {
+    inner: T,
+    map: Arc<HashMap<String, String>>,
+}
+
+impl<T: Tokenizer> Tokenizer for CanonicalWordsFilter<T> {
+    type TokenStream<'a> = CanonicalWordsStream<'a, T::TokenStream<'a>>;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> Self::TokenStream<'a> {
+        CanonicalWordsStream {
+            tail: self.inner.token_stream(text),
+            map: &self.map,
+        }
+    }
+}
+
+struct CanonicalWordsStream<'a, T> {
+    tail: T,
+    map: &'a HashMap<String, String>,
+}
+
+impl<T: TokenStream> TokenStream for CanonicalWordsStream<'_, T> {
+    fn advance(&mut self) -> bool {
+        if !self.tail.advance() {
+            return false;
+        }
+        if let Some(canonical) = self.map.get(&self.tail.token().text) {
+            self.tail.token_mut().text.clone_from(canonical);
+        }
+        true
+    }
+
+    fn token(&self) -> &Token {
+        self.tail.token()
+    }
+
+    fn token_mut(&mut self) -> &mut Token {
+        self.tail.token_mut()
+    }
+}
 
 pub const ANALYZER_NAME: &str = "clinical";
 
@@ -16,6 +113,7 @@ pub fn clinical_analyzer() -> TextAnalyzer {
         .filter(LowerCaser)
         .filter(AsciiFoldingFilter)
         .filter(Stemmer::new(Language::English))
+        .filter(CanonicalWords(CANONICAL.clone()))
         .build()
 }
 
@@ -71,5 +169,12 @@ mod tests {
         assert_eq!(a.words("Fractures"), a.words("fracture"));
         assert_eq!(a.words("Ménière"), a.words("meniere"));
         assert_eq!(a.words("without Diabetes"), vec!["without", "diabet"]);
+    }
+
+    #[test]
+    fn organ_adjectives_become_their_nouns() {
+        let a = Analyzer::new();
+        assert_eq!(a.words("renal calculi"), a.words("kidney calculus"));
+        assert_eq!(a.words("Tuberculous"), a.words("tuberculosis"));
     }
 }

@@ -10,7 +10,7 @@ use tantivy::schema::IndexRecordOption;
 use tantivy::Term;
 
 use super::{TermIndex, MAX_QUERY_CHARS};
-use crate::codeset::{CodeId, CodeSet, System};
+use crate::codeset::{CodeId, CodeKind, CodeSet, System};
 use crate::error::{Error, Result};
 use crate::lexicon::{Abbreviations, Source};
 
@@ -209,6 +209,9 @@ impl TermIndex {
             }
         }
         let query_words = self.resolve_query_words(&distinct);
+        // Procedure codes answer a query that names a procedure; diagnosis phrases share
+        // body-part words with thousands of PCS titles, which must not crowd them out.
+        let procedure_query = distinct.iter().any(|w| is_procedure_word(w));
         let mut out: Vec<TermMatch> = term_ids
             .into_iter()
             .filter(|&t| {
@@ -220,6 +223,14 @@ impl TermIndex {
                         .is_some_and(|term| systems.contains(&codes.get(term.code).system))
             })
             .filter_map(|t| self.score_term(t, &query_words))
+            .map(|mut m| {
+                if !procedure_query
+                    && codes.get(self.side.terms[m.term as usize].code).system == System::Icd10pcs
+                {
+                    m.score *= 0.8;
+                }
+                m
+            })
             .collect();
         out.sort_by(|a, b| b.score.total_cmp(&a.score));
         Ok(out)
@@ -300,23 +311,100 @@ impl TermIndex {
         // Manifestation codes ("in diseases classified elsewhere") are never reported alone.
         let manifestation = if term.manifestation { 0.9 } else { 1.0 };
         // A residual "Other ..." category fits only when nothing named fits better.
-        let residual = if term.residual && !query.iter().any(|q| q.text == "other") {
-            0.97
-        } else {
-            1.0
+        // A query that says "other" or "specified" asks for exactly those.
+        let asks_residual = query
+            .iter()
+            .any(|q| q.text == "other" || q.text == "specifi");
+        let residual = match (term.residual, asks_residual) {
+            (true, false) => 0.97,
+            (true, true) => 1.03,
+            _ => 1.0,
         };
-        let score = query_coverage
-            * (0.55 + 0.45 * term_coverage)
-            * source_weight
-            * manifestation
-            * residual;
+        let score =
+            query_coverage * (0.4 + 0.6 * term_coverage) * source_weight * manifestation * residual;
         Some(TermMatch {
             term: term_id,
-            score,
+            score: score.min(1.0),
             query_coverage,
             term_coverage,
         })
     }
+}
+
+/// Does an analysed word name a procedure (a root operation, an approach or a
+/// procedure-forming suffix)?
+pub fn is_procedure_word(word: &str) -> bool {
+    const ROOTS: &[&str] = &[
+        "alter",
+        "bypass",
+        "chang",
+        "control",
+        "creation",
+        "destruct",
+        "detach",
+        "dilat",
+        "divis",
+        "drainag",
+        "excis",
+        "extirp",
+        "extract",
+        "fragment",
+        "fusion",
+        "insert",
+        "inspect",
+        "map",
+        "occlus",
+        "reattach",
+        "releas",
+        "remov",
+        "repair",
+        "replac",
+        "reposit",
+        "resect",
+        "restrict",
+        "revis",
+        "supplement",
+        "transfer",
+        "transplant",
+        "biopsi",
+        "surgeri",
+        "surgic",
+        "oper",
+        "procedur",
+        "implant",
+        "administr",
+        "imag",
+        "radiographi",
+        "ultrasonographi",
+        "tomographi",
+        "scan",
+        "irrig",
+        "introduct",
+        "transfus",
+        "anastomosi",
+        "amput",
+        "graft",
+        "catheter",
+        "intub",
+        "ventil",
+        "dialysi",
+        "stent",
+        "approach",
+        "percutan",
+        "endoscop",
+        "laparoscop",
+        "arthroscop",
+        "thoracoscop",
+        "open",
+    ];
+    const SUFFIXES: &[&str] = &[
+        "ectomi", "otomi", "ostomi", "plasti", "scopi", "graphi", "pexi", "rrhaphi", "tripsi",
+        "centesi", "desi", "lysi",
+    ];
+    ROOTS.contains(&word)
+        || SUFFIXES
+            .iter()
+            .any(|s| word.len() > s.len() + 2 && word.ends_with(s))
 }
 
 #[derive(Clone, Debug)]
@@ -329,9 +417,23 @@ pub struct QueryWord {
 /// A non-billable code is followed down to its unspecified billable code, which is put just
 /// before it with the same score: the words support the category, and the report needs a
 /// billable code; the category stays for the coder who knows more.
+///
+/// A 7th-character code whose base code scores as well is left out: the words said nothing
+/// about the encounter, and the base code carries the prompt for it.
 fn prefer_billable(hits: Vec<LookupHit>, codes: &CodeSet) -> Vec<LookupHit> {
     let mut out: Vec<LookupHit> = Vec::with_capacity(hits.len() + 4);
-    for hit in hits {
+    for hit in &hits {
+        let code = codes.get(hit.code);
+        if code.kind == CodeKind::SeventhCharacter {
+            let base_scores_as_well = code.parent.is_some_and(|p| {
+                hits.iter()
+                    .any(|h| h.code == p && h.score >= hit.score - 0.01)
+            });
+            if base_scores_as_well {
+                continue;
+            }
+        }
+        let hit = hit.clone();
         if out.iter().any(|h| h.code == hit.code) {
             continue;
         }

@@ -398,13 +398,30 @@ pub struct PhraseGold {
 
 /// Samples `sample` distinct phrases (main term + subterms, nonessential modifiers left out)
 /// whose codes resolve in the tabular list, deterministically from `seed`.
+///
+/// A phrase is written the way a coder would type it: a main term listed with its variants
+/// ("Infection, infected, infective") contributes its first form, and the index's own
+/// instruction "NEC" is dropped.
 pub fn phrase_gold(
     path: &Path,
     codes: &CodeSet,
     sample: usize,
     seed: u64,
 ) -> Result<Vec<PhraseGold>> {
-    let entries = load_alphabetic_index(path)?;
+    let mut entries = load_alphabetic_index(path)?;
+    for entry in entries.iter_mut() {
+        if entry.level == 0 {
+            if let Some((first, _)) = entry.title.split_once(", ") {
+                entry.title = first.to_string();
+            }
+        }
+        entry.title = entry
+            .title
+            .split_whitespace()
+            .filter(|w| *w != "NEC")
+            .collect::<Vec<_>>()
+            .join(" ");
+    }
     let phrases = entry_phrases(&entries);
     let mut by_phrase: std::collections::BTreeMap<String, Vec<String>> =
         std::collections::BTreeMap::new();

@@ -79,8 +79,49 @@ pub fn code_set_terms(codes: &CodeSet) -> Vec<Term> {
                 push_with_essential_form(&mut terms, id, inclusion, Source::InclusionTerm);
             }
         }
+        if code.kind == CodeKind::Code {
+            push_inherited_inclusions(&mut terms, codes, id);
+        }
     }
     terms
+}
+
+/// Inclusion terms of a category apply to every code below it: "Postmenopausal
+/// osteoporosis with current pathological fracture" under M80.0 names M80.07 too, with the
+/// words that set M80.07 apart from M80.0 ("ankle and foot").
+fn push_inherited_inclusions(terms: &mut Vec<Term>, codes: &CodeSet, id: CodeId) {
+    let Some(parent) = codes.get(id).parent else {
+        return;
+    };
+    let parent_code = codes.get(parent);
+    let Some(notes) = parent_code.notes() else {
+        return;
+    };
+    if parent_code.kind != CodeKind::Code || notes.inclusion_terms.is_empty() {
+        return;
+    }
+    let parent_words: Vec<String> = words_lower(&parent_code.title);
+    let specific: Vec<String> = words_lower(&strip_nonessential(&codes.get(id).title))
+        .into_iter()
+        .filter(|w| !parent_words.contains(w))
+        .collect();
+    if specific.is_empty() {
+        return;
+    }
+    for inclusion in notes.inclusion_terms.iter().take(4) {
+        terms.push(Term {
+            code: id,
+            text: format!("{} {}", strip_nonessential(inclusion), specific.join(" ")),
+            source: Source::InclusionTerm,
+        });
+    }
+}
+
+fn words_lower(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect()
 }
 
 /// Words in parentheses are nonessential modifiers ("Hypertension (arterial) (benign)"):
