@@ -3,12 +3,17 @@
 //! The engine is a library; the CLI, HTTP and editor front ends are thin layers over it.
 
 pub mod assets;
+pub mod batch;
+pub mod candidates;
 pub mod codeset;
+pub mod coding;
 pub mod engine;
 pub mod error;
 pub mod eval;
 pub mod index;
 pub mod lexicon;
+pub mod rank;
+pub mod rules;
 pub mod text;
 mod xml;
 

@@ -7,9 +7,12 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 use chartcoder::assets::Assets;
+use chartcoder::batch::{run_batch, BatchOptions};
 use chartcoder::codeset::System;
+use chartcoder::coding::{Setting, SuggestOptions};
 use chartcoder::engine::{Config, Engine};
 use chartcoder::index::{BuildOptions, LookupOptions};
+use chartcoder::rank::CodePrior;
 use chartcoder::Error;
 
 #[derive(Parser)]
@@ -64,6 +67,19 @@ enum Command {
     Index(IndexCommand),
     /// Look up codes for phrases.
     Lookup(LookupArgs),
+    /// Code one note (a file, or - for standard input).
+    Suggest(SuggestArgs),
+    /// Code many notes on all cores; resumable.
+    Batch(BatchArgs),
+    /// Evaluate on an annotated set (CodiEsp format).
+    Eval(EvalArgs),
+    /// Learn the code-frequency prior from training gold files (CodiEsp doc<TAB>code).
+    TrainPrior {
+        #[arg(long, required = true)]
+        gold: Vec<PathBuf>,
+        #[arg(long, default_value = "models/code_prior.json")]
+        out: PathBuf,
+    },
     /// Write a phrase-lookup gold set sampled from an Alphabetic Index (CSV or XML).
     LookupDevset {
         #[arg(long)]
@@ -110,6 +126,89 @@ struct LookupArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
+}
+
+#[derive(Args, Clone)]
+struct CodingArgs {
+    /// inpatient or outpatient (uncertain diagnoses are coded only inpatient).
+    #[arg(long, default_value = "inpatient")]
+    setting: String,
+    /// Restrict to one system: icd10cm or icd10pcs.
+    #[arg(long)]
+    system: Option<String>,
+    #[arg(long, default_value_t = 50)]
+    top_k: usize,
+    #[arg(long, default_value_t = 0.0)]
+    min_score: f32,
+}
+
+impl CodingArgs {
+    fn options(&self) -> chartcoder::Result<SuggestOptions> {
+        let setting = match self.setting.as_str() {
+            "inpatient" => Setting::Inpatient,
+            "outpatient" => Setting::Outpatient,
+            other => {
+                return Err(Error::InvalidInput(format!(
+                    "unknown setting `{other}` (inpatient|outpatient)"
+                )))
+            }
+        };
+        let systems = match &self.system {
+            Some(s) => vec![System::parse(s)
+                .ok_or_else(|| Error::InvalidInput(format!("unknown system `{s}`")))?],
+            None => Vec::new(),
+        };
+        Ok(SuggestOptions {
+            setting,
+            systems,
+            top_k: self.top_k.clamp(1, 10_000),
+            min_score: self.min_score,
+        })
+    }
+}
+
+#[derive(Args)]
+struct SuggestArgs {
+    /// Note file, or - for standard input.
+    file: PathBuf,
+    #[command(flatten)]
+    coding: CodingArgs,
+    /// Print the JSON output schema instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+struct BatchArgs {
+    /// JSONL of {"id","text"} lines, or a folder of .txt files named by id.
+    #[arg(long)]
+    input: PathBuf,
+    /// JSONL output; ids already there are skipped (resume).
+    #[arg(long)]
+    output: PathBuf,
+    #[command(flatten)]
+    coding: CodingArgs,
+}
+
+#[derive(Args)]
+struct EvalArgs {
+    /// Folder of .txt notes named by document id.
+    #[arg(long)]
+    texts: PathBuf,
+    /// Gold doc<TAB>code files: a *D.tsv for diagnoses, a *P.tsv for procedures.
+    #[arg(long, required = true)]
+    gold: Vec<PathBuf>,
+    /// Operating threshold for micro P/R/F1.
+    #[arg(long, default_value_t = 0.3)]
+    threshold: f32,
+    /// JSON report path.
+    #[arg(long, default_value = "eval-report.json")]
+    report: PathBuf,
+    /// Also write the predictions as JSONL (for ../shared/tools/score.py).
+    #[arg(long)]
+    predictions: Option<PathBuf>,
+    #[command(flatten)]
+    coding: CodingArgs,
 }
 
 fn main() -> ExitCode {
@@ -167,6 +266,39 @@ fn run(cli: Cli) -> chartcoder::Result<()> {
             Ok(())
         }
         Command::Lookup(args) => lookup(&config, args),
+        Command::Suggest(args) => suggest(&config, args),
+        Command::Batch(args) => {
+            let engine = Engine::open(config.clone())?;
+            let options = BatchOptions {
+                suggest: args.coding.options()?,
+                progress: true,
+            };
+            let report = run_batch(&engine, &args.input, &args.output, &options)?;
+            eprintln!(
+                "{} coded, {} failed (error lines in {}), {} already done; {:.1} notes/s over {:.1} s",
+                report.coded,
+                report.failed,
+                args.output.display(),
+                report.skipped_already_done,
+                report.notes_per_second,
+                report.seconds
+            );
+            Ok(())
+        }
+        Command::Eval(args) => eval(&config, args),
+        Command::TrainPrior { gold, out } => {
+            let paths: Vec<&Path> = gold.iter().map(PathBuf::as_path).collect();
+            let names: Vec<String> = gold.iter().map(|p| p.display().to_string()).collect();
+            let prior = CodePrior::from_gold(&paths, &names.join(", "))?;
+            prior.save(&out)?;
+            eprintln!(
+                "{} codes over {} documents -> {}",
+                prior.codes.len(),
+                prior.documents,
+                out.display()
+            );
+            Ok(())
+        }
         Command::LookupDevset {
             from,
             sample,
@@ -354,5 +486,146 @@ fn lookup_devset(
     out.flush()
         .map_err(|e| Error::Command(format!("{}: {e}", output.display())))?;
     eprintln!("wrote {} phrases to {}", gold.len(), output.display());
+    Ok(())
+}
+
+fn suggest(config: &Config, args: SuggestArgs) -> chartcoder::Result<()> {
+    let bytes = if args.file.as_os_str() == "-" {
+        let mut buf = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf)
+            .map_err(|e| Error::Command(format!("stdin: {e}")))?;
+        buf
+    } else {
+        std::fs::read(&args.file)
+            .map_err(|e| Error::Command(format!("{}: {e}", args.file.display())))?
+    };
+    let text = String::from_utf8(bytes).map_err(|e| {
+        Error::InvalidInput(format!(
+            "note is not valid UTF-8 (byte {})",
+            e.utf8_error().valid_up_to()
+        ))
+    })?;
+    let options = args.coding.options()?;
+    let engine = Engine::open(config.clone())?;
+    let id = args
+        .file
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned());
+    let coding = engine.suggest(id, &text, &options)?;
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&coding).unwrap_or_default()
+        );
+        return Ok(());
+    }
+    for s in &coding.suggestions {
+        let spans: Vec<String> = s
+            .evidence
+            .iter()
+            .map(|e| format!("[{}..{}] {:?}", e.start, e.end, e.text))
+            .collect();
+        println!(
+            "{:<9} {:.3} {:<12} {}",
+            s.code,
+            s.score,
+            format!("{:?}", s.assertion).to_lowercase(),
+            s.title
+        );
+        println!("          evidence: {}", spans.join("; "));
+        for r in &s.rules {
+            println!("          {}: {}", r.kind, r.message);
+        }
+    }
+    Ok(())
+}
+
+fn eval(config: &Config, args: EvalArgs) -> chartcoder::Result<()> {
+    use chartcoder::eval::{load_texts, EvalReport, GoldSet, GoldSystem, RankedCode};
+    use rayon::prelude::*;
+    let fail = |e: chartcoder::eval::EvalError| Error::Command(e.to_string());
+    let texts = load_texts(&args.texts).map_err(fail)?;
+    let options = args.coding.options()?;
+    let engine = Engine::open(config.clone())?;
+    let started = std::time::Instant::now();
+    let codings: Vec<(String, chartcoder::Result<chartcoder::coding::Coding>)> = texts
+        .par_iter()
+        .map(|(id, text)| (id.clone(), engine.suggest(Some(id.clone()), text, &options)))
+        .collect();
+    let seconds = started.elapsed().as_secs_f64();
+    let mut preds = std::collections::HashMap::new();
+    let mut pred_out = match &args.predictions {
+        Some(p) => {
+            Some(BufWriter::new(std::fs::File::create(p).map_err(|e| {
+                Error::Command(format!("{}: {e}", p.display()))
+            })?))
+        }
+        None => None,
+    };
+    for (id, coding) in &codings {
+        match coding {
+            Ok(c) => {
+                let ranked: Vec<RankedCode> = c
+                    .suggestions
+                    .iter()
+                    .map(|s| RankedCode::new(s.code.clone(), s.score, s.system == System::Icd10pcs))
+                    .collect();
+                preds.insert(id.clone(), ranked);
+                if let Some(out) = pred_out.as_mut() {
+                    writeln!(out, "{}", serde_json::to_string(c).unwrap_or_default())
+                        .map_err(|e| Error::Command(e.to_string()))?;
+                }
+            }
+            Err(e) => eprintln!("{id}: {e}"),
+        }
+    }
+    if let Some(mut out) = pred_out {
+        out.flush().map_err(|e| Error::Command(e.to_string()))?;
+    }
+    let mut report = EvalReport::new();
+    report.add_note(&format!(
+        "ranker: {}; setting: {:?}; {} notes in {:.1} s",
+        engine.ranker_name(),
+        options.setting,
+        texts.len(),
+        seconds
+    ));
+    for path in &args.gold {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        let system = if name.ends_with("P.tsv") {
+            GoldSystem::Procedures
+        } else {
+            GoldSystem::Diagnoses
+        };
+        let gold = GoldSet::load_tsv(path).map_err(fail)?;
+        let r = report.add_system(&preds, &gold, Some(system), Some(args.threshold));
+        let m = &r.metrics;
+        println!(
+            "{:<10} docs {:>4}  MAP {:.4}  MAP(category) {:.4}  P {:.4} R {:.4} F1 {:.4} (all ranked)  recall@10 {:.4}",
+            format!("{system:?}"),
+            m.docs,
+            m.map,
+            m.map_category,
+            m.micro_p,
+            m.micro_r,
+            m.micro_f1,
+            m.recall_at_10
+        );
+        if let Some(t) = &r.at_threshold {
+            println!(
+                "{:<10} at score >= {:.2}: P {:.4} R {:.4} F1 {:.4}",
+                "", t.threshold, t.micro_p, t.micro_r, t.micro_f1
+            );
+        }
+    }
+    report.write_json(&args.report).map_err(fail)?;
+    eprintln!(
+        "report written to {} ({:.1} notes/s)",
+        args.report.display(),
+        texts.len() as f64 / seconds.max(1e-9)
+    );
     Ok(())
 }

@@ -147,6 +147,18 @@ impl Analyzer {
         out
     }
 
+    /// The analysed form of one token (its first word), without allocating an analyzer.
+    pub fn word(&self, token: &str) -> Option<String> {
+        thread_local! {
+            static ANALYZER: std::cell::RefCell<TextAnalyzer> = std::cell::RefCell::new(clinical_analyzer());
+        }
+        ANALYZER.with(|a| {
+            let mut analyzer = a.borrow_mut();
+            let mut stream = analyzer.token_stream(token);
+            stream.advance().then(|| stream.token().text.clone())
+        })
+    }
+
     /// Analysed words of `text`, in order.
     pub fn words(&self, text: &str) -> Vec<String> {
         let mut analyzer = self.proto.clone();

@@ -22,7 +22,7 @@ use crate::lexicon::{ExtraSource, Source};
 
 pub use analyzer::{clinical_analyzer, Analyzer, ANALYZER_NAME};
 pub use indexer::{build_index, BuildOptions, BuildReport};
-pub use query::{LookupHit, LookupOptions, TermMatch};
+pub use query::{is_filler, is_procedure_word, LookupHit, LookupOptions, TermMatch};
 
 /// Bumped whenever the schema, analyzer or side table changes meaning.
 pub const INDEX_FORMAT: u32 = 2;

@@ -54,7 +54,7 @@ pub struct TermMatch {
 }
 
 /// Words that name no condition: a term is not made less fitting by lacking them.
-fn is_filler(word: &str) -> bool {
+pub fn is_filler(word: &str) -> bool {
     matches!(
         word,
         "unspecifi"

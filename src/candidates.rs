@@ -1,0 +1,293 @@
+//! Mentions: index terms found in a note's sentences, tolerant to word order, inflection and
+//! abbreviations. Every index term's content words are looked up in an in-memory inverted
+//! list built once from the index's side table, so a note costs one pass over its words.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use crate::codeset::{CodeId, CodeKind, CodeSet};
+use crate::index::{is_filler, TermIndex};
+use crate::lexicon::Abbreviations;
+use crate::text::Note;
+
+/// A term found in a sentence.
+#[derive(Clone, Debug)]
+pub struct Mention {
+    pub term: u32,
+    pub code: CodeId,
+    /// Token indices (into `Note::tokens`) of the words that matched, ascending.
+    pub tokens: Vec<usize>,
+    pub sentence: usize,
+    pub section: crate::text::Section,
+    /// Share of the term's weight found in the sentence, in [0, 1].
+    pub coverage: f32,
+    /// Matched content words of the term (more words: a more specific mention).
+    pub words: usize,
+}
+
+impl Mention {
+    pub fn first(&self) -> usize {
+        self.tokens.first().copied().unwrap_or(0)
+    }
+    pub fn last(&self) -> usize {
+        self.tokens.last().copied().unwrap_or(0)
+    }
+}
+
+/// Inverted lists over the content words of every index term.
+pub struct Matcher {
+    /// Content word id -> terms containing it.
+    postings: Vec<Vec<u32>>,
+    /// Per term: its content words.
+    content: Vec<Box<[u32]>>,
+    /// Per vocabulary word: counts toward a match (not a filler word).
+    is_content: Vec<bool>,
+}
+
+thread_local! {
+    /// Per-thread match counters, sized to the number of terms and reused across notes.
+    static COUNTS: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+impl Matcher {
+    pub fn new(index: &TermIndex, codes: &CodeSet) -> Matcher {
+        let side = &index.side;
+        let is_content: Vec<bool> = side.vocabulary.iter().map(|w| !is_filler(w)).collect();
+        let mut postings: Vec<Vec<u32>> = vec![Vec::new(); side.vocabulary.len()];
+        let mut content = Vec::with_capacity(side.terms.len());
+        for (t, term) in side.terms.iter().enumerate() {
+            // 7th-character codes are chosen from the base code's mention (see rules),
+            // not matched on their own: their extra words are about the encounter.
+            let skip = codes.get(term.code).kind == CodeKind::SeventhCharacter;
+            let words: Box<[u32]> = if skip {
+                Box::new([])
+            } else {
+                term.words
+                    .iter()
+                    .copied()
+                    .filter(|&w| is_content[w as usize])
+                    .collect()
+            };
+            if words.len() <= u8::MAX as usize {
+                for &w in words.iter() {
+                    postings[w as usize].push(t as u32);
+                }
+            }
+            content.push(words);
+        }
+        Matcher {
+            postings,
+            content,
+            is_content,
+        }
+    }
+
+    /// Analysed word ids at each token: the word itself and, for an abbreviation, the
+    /// words of its senses.
+    pub fn token_words(
+        &self,
+        note: &Note,
+        index: &TermIndex,
+        abbreviations: &Abbreviations,
+    ) -> Vec<Vec<u32>> {
+        let analyzer = index.analyzer();
+        note.tokens
+            .iter()
+            .map(|token| {
+                let mut ids = Vec::new();
+                if !token.norm.chars().any(char::is_alphanumeric) {
+                    return ids;
+                }
+                let surface = note.slice(token.start, token.end);
+                let word = analyzer.word(&surface);
+                let known = word
+                    .as_ref()
+                    .and_then(|w| index.side.word_ids.get(w).copied());
+                if let Some(id) = known {
+                    ids.push(id);
+                }
+                let len = surface.chars().count();
+                let upper = len >= 2
+                    && surface.chars().any(|c| c.is_uppercase())
+                    && !surface.chars().any(|c| c.is_lowercase());
+                if (upper || known.is_none()) && len <= 8 {
+                    for sense in abbreviations.senses(&surface).iter().take(3) {
+                        for w in analyzer.words(sense) {
+                            if let Some(&id) = index.side.word_ids.get(&w) {
+                                if !ids.contains(&id) {
+                                    ids.push(id);
+                                }
+                            }
+                        }
+                    }
+                }
+                ids
+            })
+            .collect()
+    }
+
+    /// All terms whose content words occur together in a sentence.
+    pub fn find(&self, note: &Note, index: &TermIndex, token_words: &[Vec<u32>]) -> Vec<Mention> {
+        let mut out = Vec::new();
+        COUNTS.with(|counts| {
+            let mut counts = counts.borrow_mut();
+            if counts.len() != self.content.len() {
+                *counts = vec![0u8; self.content.len()];
+            }
+            for (s, sentence) in note.sentences.iter().enumerate() {
+                let start = out.len();
+                self.find_in_sentence(
+                    s,
+                    sentence.tokens.clone(),
+                    index,
+                    token_words,
+                    &mut counts,
+                    &mut out,
+                );
+                for m in &mut out[start..] {
+                    m.section = sentence.section;
+                }
+            }
+        });
+        out
+    }
+
+    fn find_in_sentence(
+        &self,
+        sentence: usize,
+        range: std::ops::Range<usize>,
+        index: &TermIndex,
+        token_words: &[Vec<u32>],
+        counts: &mut [u8],
+        out: &mut Vec<Mention>,
+    ) {
+        // word -> token positions in this sentence
+        let mut occurrences: HashMap<u32, Vec<usize>> = HashMap::new();
+        for i in range.clone() {
+            for &w in token_words.get(i).map_or(&[][..], Vec::as_slice) {
+                if self.is_content.get(w as usize).copied().unwrap_or(false) {
+                    occurrences.entry(w).or_default().push(i);
+                }
+            }
+        }
+        let mut touched: Vec<u32> = Vec::new();
+        for &w in occurrences.keys() {
+            for &t in &self.postings[w as usize] {
+                let c = &mut counts[t as usize];
+                if *c == 0 {
+                    touched.push(t);
+                }
+                *c = c.saturating_add(1);
+            }
+        }
+        for t in touched {
+            let found = std::mem::take(&mut counts[t as usize]) as usize;
+            let content = &self.content[t as usize];
+            let needed = content.len();
+            // All content words, or all but one of four or more.
+            if found < needed && !(needed >= 4 && found + 1 >= needed) {
+                continue;
+            }
+            if let Some(m) =
+                self.locate(t, sentence, &occurrences, index, token_words, range.clone())
+            {
+                out.push(m);
+            }
+        }
+    }
+
+    /// Places a term's words in the sentence (nearest occurrences around its rarest word)
+    /// and scores how much of the term the sentence covers.
+    fn locate(
+        &self,
+        t: u32,
+        sentence: usize,
+        occurrences: &HashMap<u32, Vec<usize>>,
+        index: &TermIndex,
+        token_words: &[Vec<u32>],
+        range: std::ops::Range<usize>,
+    ) -> Option<Mention> {
+        let side = &index.side;
+        let content = &self.content[t as usize];
+        let present: Vec<u32> = content
+            .iter()
+            .copied()
+            .filter(|w| occurrences.contains_key(w))
+            .collect();
+        let anchor_word = present
+            .iter()
+            .copied()
+            .max_by(|a, b| side.idf_of(*a).total_cmp(&side.idf_of(*b)))?;
+        let anchor = occurrences[&anchor_word][0];
+        let mut tokens: Vec<usize> = present
+            .iter()
+            .filter_map(|w| {
+                occurrences[w]
+                    .iter()
+                    .copied()
+                    .min_by_key(|&p| p.abs_diff(anchor))
+            })
+            .collect();
+        tokens.sort_unstable();
+        tokens.dedup();
+        let (first, last) = (*tokens.first()?, *tokens.last()?);
+        let span_words = (first..=last)
+            .filter(|&i| !token_words[i].is_empty())
+            .count();
+        if span_words > present.len() * 2 + 4 {
+            return None;
+        }
+        // Filler words of the term count as found when they stand inside the span.
+        let term = &side.terms[t as usize];
+        let mut total = 0.0f32;
+        let mut hit = 0.0f32;
+        for &w in term.words.iter() {
+            let filler = !self.is_content[w as usize];
+            let weight = side.idf_of(w) * if filler { 0.15 } else { 1.0 };
+            total += weight;
+            let found = if filler {
+                (first.saturating_sub(1).max(range.start)
+                    ..=(last + 1).min(range.end.saturating_sub(1)))
+                    .any(|i| token_words.get(i).is_some_and(|ws| ws.contains(&w)))
+            } else {
+                present.contains(&w)
+            };
+            if found {
+                hit += weight;
+            }
+        }
+        let coverage = if total > 0.0 { hit / total } else { 0.0 };
+        Some(Mention {
+            term: t,
+            code: term.code,
+            tokens,
+            sentence,
+            section: crate::text::Section::Unknown,
+            coverage,
+            words: present.len(),
+        })
+    }
+}
+
+/// Keeps the longest readings: a mention whose tokens all lie inside a longer mention with
+/// more content words is dropped ("pain" inside "abdominal pain").
+pub fn keep_longest(mut mentions: Vec<Mention>) -> Vec<Mention> {
+    mentions.sort_by(|a, b| {
+        b.words
+            .cmp(&a.words)
+            .then(b.coverage.total_cmp(&a.coverage))
+    });
+    let mut kept: Vec<Mention> = Vec::with_capacity(mentions.len());
+    for m in mentions {
+        let inside_longer = kept.iter().any(|k| {
+            k.sentence == m.sentence
+                && k.words > m.words
+                && k.coverage >= 0.6
+                && m.tokens.iter().all(|t| k.tokens.contains(t))
+        });
+        if !inside_longer {
+            kept.push(m);
+        }
+    }
+    kept
+}

@@ -1,0 +1,182 @@
+//! Ranking: features per (note, candidate code) and the `Ranker` trait the models plug
+//! into. The lexical ranker is a transparent weighted sum; a code-frequency prior learned
+//! from a training split is one of its features.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::codeset::{normalize_code, CodeId, CodeSet, System};
+use crate::error::{Error, Result};
+use crate::text::{Assertion, Section};
+
+/// What the ranker sees of one candidate code in one note.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Features {
+    /// Best share of a term of the code found in one sentence.
+    pub coverage: f32,
+    /// Distinct sentences with a mention.
+    pub sentences: usize,
+    /// Content words of the longest mention.
+    pub words: usize,
+    /// A mention stands in an assessment, impression or diagnosis section.
+    pub diagnostic_section: bool,
+    /// Asserted as present (not uncertain, historical...).
+    pub present: bool,
+    /// Training-frequency prior in [0, 1].
+    pub prior: f32,
+    pub billable: bool,
+    pub procedure: bool,
+}
+
+pub trait Ranker: Send + Sync {
+    fn name(&self) -> &str;
+    /// A score in [0, 1] per candidate, same order.
+    fn score(&self, candidates: &[Features]) -> Vec<f32>;
+}
+
+/// Transparent lexical scoring.
+pub struct LexicalRanker;
+
+impl Ranker for LexicalRanker {
+    fn name(&self) -> &str {
+        "lexical"
+    }
+
+    fn score(&self, candidates: &[Features]) -> Vec<f32> {
+        candidates
+            .iter()
+            .map(|f| {
+                let support = 1.0 - (-0.8 * f.sentences as f32).exp();
+                let specificity = (f.words.min(4) as f32) / 4.0;
+                let lexical = 0.5 * f.coverage
+                    + 0.2 * support
+                    + 0.15 * specificity
+                    + 0.1 * f32::from(u8::from(f.diagnostic_section))
+                    + 0.05 * f32::from(u8::from(f.present));
+                (lexical * (0.35 + 0.65 * f.prior)).clamp(0.0, 1.0)
+            })
+            .collect()
+    }
+}
+
+pub fn is_diagnostic_section(section: Section) -> bool {
+    matches!(
+        section,
+        Section::Assessment
+            | Section::Impression
+            | Section::Diagnosis
+            | Section::Discharge
+            | Section::Plan
+    )
+}
+
+pub fn is_present(assertion: Assertion) -> bool {
+    assertion == Assertion::Present
+}
+
+/// How often each code was assigned in a training split, with category back-off.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct CodePrior {
+    pub source: String,
+    pub documents: usize,
+    /// Dot-less code -> documents coded with it.
+    pub codes: HashMap<String, u32>,
+    #[serde(skip)]
+    categories: HashMap<String, u32>,
+    #[serde(skip)]
+    max_log: f32,
+}
+
+impl CodePrior {
+    /// Counts documents per code in CodiEsp-style `doc<TAB>code` files.
+    pub fn from_gold(paths: &[&Path], source: &str) -> Result<CodePrior> {
+        let mut docs: HashMap<String, Vec<String>> = HashMap::new();
+        for path in paths {
+            let text = std::fs::read_to_string(path).map_err(|e| Error::io(*path, e))?;
+            for line in text.lines() {
+                let mut cols = line.split('\t');
+                if let (Some(doc), Some(code)) = (cols.next(), cols.next()) {
+                    let code = normalize_code(code);
+                    let list = docs.entry(doc.to_string()).or_default();
+                    if !code.is_empty() && !list.contains(&code) {
+                        list.push(code);
+                    }
+                }
+            }
+        }
+        let mut codes: HashMap<String, u32> = HashMap::new();
+        for list in docs.values() {
+            for code in list {
+                *codes.entry(code.clone()).or_default() += 1;
+            }
+        }
+        Ok(CodePrior {
+            source: source.to_string(),
+            documents: docs.len(),
+            codes,
+            ..Default::default()
+        }
+        .indexed())
+    }
+
+    pub fn load(path: &Path) -> Result<CodePrior> {
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let prior: CodePrior =
+            serde_json::from_slice(&bytes).map_err(|e| Error::parse(path, e.to_string()))?;
+        Ok(prior.indexed())
+    }
+
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let mut sorted: Vec<(&String, &u32)> = self.codes.iter().collect();
+        sorted.sort();
+        let value = serde_json::json!({
+            "source": self.source,
+            "documents": self.documents,
+            "codes": sorted.into_iter().map(|(k, v)| (k.clone(), serde_json::Value::from(*v))).collect::<serde_json::Map<String, serde_json::Value>>(),
+        });
+        let text =
+            serde_json::to_string_pretty(&value).map_err(|e| Error::Command(e.to_string()))?;
+        std::fs::write(path, text).map_err(|e| Error::io(path, e))
+    }
+
+    fn indexed(mut self) -> CodePrior {
+        self.categories.clear();
+        for (code, n) in &self.codes {
+            let cat: String = code.chars().take(3).collect();
+            *self.categories.entry(cat).or_default() += n;
+        }
+        let max = self.codes.values().copied().max().unwrap_or(1);
+        self.max_log = (1.0 + max as f32).ln();
+        self
+    }
+
+    /// In [0, 1]: log-scaled document frequency of the code; codes never seen get a share of
+    /// their category's, so a rare sibling of a common code is not treated as unheard of.
+    pub fn score(&self, codes: &CodeSet, id: CodeId) -> f32 {
+        if self.max_log <= 0.0 {
+            return 0.5;
+        }
+        let code = &codes.get(id).code;
+        let exact = self.codes.get(code).copied().unwrap_or(0) as f32;
+        let (prefix_len, system) = match codes.get(id).system {
+            System::Icd10cm => (3, System::Icd10cm),
+            System::Icd10pcs => (4, System::Icd10pcs),
+        };
+        // PCS gold is often a 4-character prefix: it counts for the full codes under it.
+        let prefix: String = code.chars().take(prefix_len).collect();
+        let by_prefix = if system == System::Icd10pcs {
+            self.codes.get(&prefix).copied().unwrap_or(0) as f32
+        } else {
+            0.0
+        };
+        let category = self
+            .categories
+            .get(&code.chars().take(3).collect::<String>())
+            .copied()
+            .unwrap_or(0) as f32;
+        let count = exact + by_prefix + 0.1 * category;
+        (1.0 + count).ln() / self.max_log
+    }
+}

@@ -1,0 +1,167 @@
+//! Coding rules from the tabular list, applied over a note's set of suggestions:
+//! Excludes1 conflicts, code-first / use-additional / code-also hints, and symptom codes
+//! integral to a suggested definitive diagnosis.
+
+use crate::codeset::{display_code, CodeId, CodeKind, CodeSet, Note as TabularNote, System};
+use crate::coding::RuleNote;
+
+/// A suggestion as the rules see it.
+pub struct RuleInput {
+    pub code: CodeId,
+    pub score: f32,
+    /// Sentences holding its evidence.
+    pub sentences: Vec<usize>,
+}
+
+/// Findings per input (same order) and a score factor per input (Excludes1 demotes the
+/// weaker of two codes that cannot be reported together).
+pub fn apply(codes: &CodeSet, inputs: &[RuleInput]) -> (Vec<Vec<RuleNote>>, Vec<f32>) {
+    let mut notes: Vec<Vec<RuleNote>> = vec![Vec::new(); inputs.len()];
+    let mut factors = vec![1.0f32; inputs.len()];
+    for (i, a) in inputs.iter().enumerate() {
+        if codes.get(a.code).system != System::Icd10cm {
+            continue;
+        }
+        let excludes: Vec<&TabularNote> = scope(codes, a.code)
+            .filter_map(|id| codes.get(id).notes())
+            .flat_map(|n| n.excludes1.iter())
+            .collect();
+        for (j, b) in inputs.iter().enumerate() {
+            if i == j || codes.get(b.code).system != System::Icd10cm {
+                continue;
+            }
+            let b_code = &codes.get(b.code).code;
+            if let Some(note) = excludes
+                .iter()
+                .find(|n| n.refs.iter().any(|r| r.covers(b_code)))
+            {
+                let shown = display_code(b_code, System::Icd10cm);
+                notes[i].push(RuleNote {
+                    kind: "excludes1".into(),
+                    message: format!(
+                        "Excludes1: {} — not reported together with {shown}",
+                        note.text
+                    ),
+                    codes: vec![shown],
+                });
+                let weaker = if a.score < b.score || (a.score == b.score && i > j) {
+                    i
+                } else {
+                    j
+                };
+                factors[weaker] = factors[weaker].min(0.6);
+            }
+        }
+        for id in scope(codes, a.code) {
+            let Some(n) = codes.get(id).notes() else {
+                continue;
+            };
+            for (kind, list) in [
+                ("code_first", &n.code_first),
+                ("use_additional", &n.use_additional),
+                ("code_also", &n.code_also),
+            ] {
+                for note in list {
+                    notes[i].push(RuleNote {
+                        kind: kind.into(),
+                        message: note.text.clone(),
+                        codes: note.refs.iter().map(ref_display).collect(),
+                    });
+                }
+            }
+        }
+    }
+    // A symptom (chapter R) whose every evidence sentence also holds a definitive
+    // diagnosis is usually integral to it and not coded separately.
+    for (i, a) in inputs.iter().enumerate() {
+        let code = &codes.get(a.code).code;
+        if !code.starts_with('R') || a.sentences.is_empty() {
+            continue;
+        }
+        let definitive: Vec<&RuleInput> = inputs
+            .iter()
+            .filter(|b| {
+                let c = &codes.get(b.code).code;
+                codes.get(b.code).system == System::Icd10cm
+                    && !c.starts_with('R')
+                    && !c.starts_with('Z')
+            })
+            .filter(|b| a.sentences.iter().all(|s| b.sentences.contains(s)))
+            .collect();
+        if let Some(b) = definitive.first() {
+            let shown = codes.get(b.code).display();
+            notes[i].push(RuleNote {
+                kind: "integral_symptom".into(),
+                message: format!(
+                    "symptom may be integral to {shown}; code it only if not routinely associated"
+                ),
+                codes: vec![shown],
+            });
+        }
+    }
+    (notes, factors)
+}
+
+/// The code and its ancestors up to the category (chapter and block notes are too broad to
+/// act on automatically).
+fn scope(codes: &CodeSet, id: CodeId) -> impl Iterator<Item = CodeId> + '_ {
+    std::iter::once(id)
+        .chain(codes.ancestors(id))
+        .filter(move |&a| {
+            matches!(
+                codes.get(a).kind,
+                CodeKind::Code | CodeKind::SeventhCharacter
+            )
+        })
+}
+
+fn ref_display(r: &crate::codeset::CodeRef) -> String {
+    match r {
+        crate::codeset::CodeRef::Prefix(p) => display_code(p, System::Icd10cm),
+        crate::codeset::CodeRef::Range(lo, hi) => format!("{lo}-{hi}"),
+    }
+}
+
+/// The 7th character for a base code that needs one, from what the note states about the
+/// encounter; `None` when the code needs none.
+pub fn seventh_character_for(
+    codes: &CodeSet,
+    base: CodeId,
+    note_text_lower: &str,
+) -> Option<(CodeId, RuleNote)> {
+    let definition = codes.seventh_characters(base)?;
+    if !codes.get(base).children.is_empty()
+        && codes.get(codes.get(base).children[0]).kind != CodeKind::SeventhCharacter
+    {
+        return None;
+    }
+    let wanted = if note_text_lower.contains("sequela") {
+        'S'
+    } else if note_text_lower.contains("subsequent") || note_text_lower.contains("follow-up visit")
+    {
+        'D'
+    } else {
+        'A'
+    };
+    let children = &codes.get(base).children;
+    let chosen = children
+        .iter()
+        .copied()
+        .find(|&c| codes.get(c).code.ends_with(wanted))
+        .or_else(|| children.first().copied())?;
+    let choices: Vec<String> = definition
+        .extensions
+        .iter()
+        .map(|(c, m)| format!("{c} = {m}"))
+        .collect();
+    let note = RuleNote {
+        kind: "seventh_character".into(),
+        message: format!(
+            "7th character chosen from the note's wording ({}); confirm: {}",
+            codes.get(chosen).code.chars().last().unwrap_or(wanted),
+            choices.join("; ")
+        ),
+        codes: children.iter().map(|&c| codes.get(c).display()).collect(),
+    };
+    Some((chosen, note))
+}
