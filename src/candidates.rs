@@ -110,7 +110,10 @@ impl Matcher {
                 let upper = len >= 2
                     && surface.chars().any(|c| c.is_uppercase())
                     && !surface.chars().any(|c| c.is_lowercase());
-                if (upper || known.is_none()) && len <= 8 {
+                // Lower-case words are expanded only from the clinical list: "dL" in
+                // "mg/dL" is a unit, not dyslipidemia.
+                let expand = upper || (known.is_none() && abbreviations.is_clinical(&surface));
+                if expand && len <= 8 {
                     for sense in abbreviations.senses(&surface).iter().take(3) {
                         for w in analyzer.words(sense) {
                             if let Some(&id) = index.side.word_ids.get(&w) {

@@ -96,6 +96,53 @@ impl Engine {
         })
     }
 
+    /// Counts, on training notes, how often each suggested code was in the gold (the top
+    /// `depth` suggestions of each note), into the prior's precision table.
+    pub fn learn_precision(
+        &mut self,
+        notes: &[(String, String)],
+        gold: &HashMap<String, Vec<String>>,
+        depth: usize,
+    ) {
+        use rayon::prelude::*;
+        let options = SuggestOptions::default();
+        let tallies: Vec<Vec<(String, bool)>> = notes
+            .par_iter()
+            .filter_map(|(id, text)| {
+                let g = gold.get(id)?;
+                let coding = self.suggest(None, text, &options).ok()?;
+                Some(
+                    coding
+                        .suggestions
+                        .iter()
+                        .take(depth)
+                        .map(|s| {
+                            let code = crate::codeset::normalize_code(&s.code);
+                            let hit = g.iter().any(|x| {
+                                *x == code
+                                    || (x.len() == 4
+                                        && s.system == System::Icd10pcs
+                                        && code.starts_with(x.as_str()))
+                            });
+                            (code, hit)
+                        })
+                        .collect(),
+                )
+            })
+            .collect();
+        let mut table: HashMap<String, [u32; 2]> = HashMap::new();
+        for (code, hit) in tallies.into_iter().flatten() {
+            let e = table.entry(code).or_default();
+            e[0] += u32::from(hit);
+            e[1] += 1;
+        }
+        self.prior.precision = table;
+    }
+
+    pub fn prior(&self) -> &CodePrior {
+        &self.prior
+    }
+
     pub fn ranker_name(&self) -> &str {
         self.ranker.name()
     }
@@ -322,6 +369,7 @@ impl Engine {
             diagnostic_section: c.sections.iter().any(|&s| is_diagnostic_section(s)),
             present: c.assertion == Assertion::Present,
             prior: self.prior.score(&self.codes, c.code),
+            precision: self.prior.precision(&self.codes, c.code),
             billable: self.codes.get(c.code).billable,
             procedure: self.codes.get(c.code).system == System::Icd10pcs,
         }

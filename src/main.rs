@@ -77,6 +77,9 @@ enum Command {
     TrainPrior {
         #[arg(long, required = true)]
         gold: Vec<PathBuf>,
+        /// Training notes (.txt by id): also learn each code's suggestion precision.
+        #[arg(long)]
+        texts: Option<PathBuf>,
         #[arg(long, default_value = "models/code_prior.json")]
         out: PathBuf,
     },
@@ -286,18 +289,8 @@ fn run(cli: Cli) -> chartcoder::Result<()> {
             Ok(())
         }
         Command::Eval(args) => eval(&config, args),
-        Command::TrainPrior { gold, out } => {
-            let paths: Vec<&Path> = gold.iter().map(PathBuf::as_path).collect();
-            let names: Vec<String> = gold.iter().map(|p| p.display().to_string()).collect();
-            let prior = CodePrior::from_gold(&paths, &names.join(", "))?;
-            prior.save(&out)?;
-            eprintln!(
-                "{} codes over {} documents -> {}",
-                prior.codes.len(),
-                prior.documents,
-                out.display()
-            );
-            Ok(())
+        Command::TrainPrior { gold, texts, out } => {
+            train_prior(&config, &gold, texts.as_deref(), &out)
         }
         Command::LookupDevset {
             from,
@@ -626,6 +619,60 @@ fn eval(config: &Config, args: EvalArgs) -> chartcoder::Result<()> {
         "report written to {} ({:.1} notes/s)",
         args.report.display(),
         texts.len() as f64 / seconds.max(1e-9)
+    );
+    Ok(())
+}
+
+fn train_prior(
+    config: &Config,
+    gold: &[PathBuf],
+    texts: Option<&Path>,
+    out: &Path,
+) -> chartcoder::Result<()> {
+    let paths: Vec<&Path> = gold.iter().map(PathBuf::as_path).collect();
+    let names: Vec<String> = gold
+        .iter()
+        .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .collect();
+    let prior = CodePrior::from_gold(
+        &paths,
+        &format!("CodiEsp train (CC-BY 4.0): {}", names.join(", ")),
+    )?;
+    prior.save(out)?;
+    eprintln!(
+        "{} codes over {} documents -> {}",
+        prior.codes.len(),
+        prior.documents,
+        out.display()
+    );
+    let Some(texts) = texts else { return Ok(()) };
+    // The engine ranks with the counts just written, then learns precision on top.
+    let mut config = config.clone();
+    config.models = out
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    let mut engine = Engine::open(config)?;
+    let notes = chartcoder::eval::load_texts(texts).map_err(|e| Error::Command(e.to_string()))?;
+    let mut by_doc: std::collections::HashMap<String, Vec<String>> =
+        std::collections::HashMap::new();
+    for path in gold {
+        let set =
+            chartcoder::eval::GoldSet::load_tsv(path).map_err(|e| Error::Command(e.to_string()))?;
+        for (doc, codes) in set.iter() {
+            by_doc
+                .entry(doc.to_string())
+                .or_default()
+                .extend(codes.iter().cloned());
+        }
+    }
+    engine.learn_precision(&notes, &by_doc, 30);
+    let learned = engine.prior().clone();
+    learned.save(out)?;
+    eprintln!(
+        "precision learned for {} codes on {} notes -> {}",
+        learned.precision.len(),
+        notes.len(),
+        out.display()
     );
     Ok(())
 }

@@ -26,6 +26,8 @@ pub struct Features {
     pub present: bool,
     /// Training-frequency prior in [0, 1].
     pub prior: f32,
+    /// How often suggesting this code was right on the training split, smoothed, in [0, 1].
+    pub precision: f32,
     pub billable: bool,
     pub procedure: bool,
 }
@@ -55,7 +57,7 @@ impl Ranker for LexicalRanker {
                     + 0.15 * specificity
                     + 0.1 * f32::from(u8::from(f.diagnostic_section))
                     + 0.05 * f32::from(u8::from(f.present));
-                (lexical * (0.35 + 0.65 * f.prior)).clamp(0.0, 1.0)
+                (lexical * (0.35 + 0.65 * f.prior) * (0.2 + 0.8 * f.precision)).clamp(0.0, 1.0)
             })
             .collect()
     }
@@ -83,6 +85,9 @@ pub struct CodePrior {
     pub documents: usize,
     /// Dot-less code -> documents coded with it.
     pub codes: HashMap<String, u32>,
+    /// Dot-less code -> [correct, made] suggestions on the training notes.
+    #[serde(default)]
+    pub precision: HashMap<String, [u32; 2]>,
     #[serde(skip)]
     categories: HashMap<String, u32>,
     #[serde(skip)]
@@ -128,16 +133,23 @@ impl CodePrior {
         Ok(prior.indexed())
     }
 
+    /// Writes the prior with sorted keys, so retraining on the same data is byte-identical.
     pub fn save(&self, path: &Path) -> Result<()> {
-        let mut sorted: Vec<(&String, &u32)> = self.codes.iter().collect();
-        sorted.sort();
-        let value = serde_json::json!({
-            "source": self.source,
-            "documents": self.documents,
-            "codes": sorted.into_iter().map(|(k, v)| (k.clone(), serde_json::Value::from(*v))).collect::<serde_json::Map<String, serde_json::Value>>(),
-        });
+        #[derive(Serialize)]
+        struct Sorted<'a> {
+            source: &'a str,
+            documents: usize,
+            codes: std::collections::BTreeMap<&'a String, &'a u32>,
+            precision: std::collections::BTreeMap<&'a String, &'a [u32; 2]>,
+        }
+        let sorted = Sorted {
+            source: &self.source,
+            documents: self.documents,
+            codes: self.codes.iter().collect(),
+            precision: self.precision.iter().collect(),
+        };
         let text =
-            serde_json::to_string_pretty(&value).map_err(|e| Error::Command(e.to_string()))?;
+            serde_json::to_string_pretty(&sorted).map_err(|e| Error::Command(e.to_string()))?;
         std::fs::write(path, text).map_err(|e| Error::io(path, e))
     }
 
@@ -150,6 +162,22 @@ impl CodePrior {
         let max = self.codes.values().copied().max().unwrap_or(1);
         self.max_log = (1.0 + max as f32).ln();
         self
+    }
+
+    /// Smoothed share of correct suggestions of the code on the training notes; codes never
+    /// suggested there get the overall share.
+    pub fn precision(&self, codes: &CodeSet, id: CodeId) -> f32 {
+        if self.precision.is_empty() {
+            return 1.0;
+        }
+        let (tp, n) = self.precision.values().fold((0u64, 0u64), |(a, b), v| {
+            (a + u64::from(v[0]), b + u64::from(v[1]))
+        });
+        let overall = if n > 0 { tp as f32 / n as f32 } else { 0.5 };
+        match self.precision.get(&codes.get(id).code) {
+            Some([tp, n]) => (*tp as f32 + 2.0 * overall) / (*n as f32 + 2.0),
+            None => overall,
+        }
     }
 
     /// In [0, 1]: log-scaled document frequency of the code; codes never seen get a share of

@@ -14,6 +14,8 @@ const CLINICAL: &str = include_str!("clinical_abbreviations.tsv");
 pub struct Abbreviations {
     /// Lower-cased abbreviation -> senses (the clinical list first).
     senses: HashMap<String, Vec<String>>,
+    /// Abbreviations of the shipped clinical list: safe to expand even in lower case.
+    clinical: std::collections::HashSet<String>,
 }
 
 impl Abbreviations {
@@ -26,6 +28,7 @@ impl Abbreviations {
             }
             if let Some((abbr, sense)) = line.split_once('\t') {
                 out.add(abbr, sense);
+                out.clinical.insert(abbr.trim().to_lowercase());
             }
         }
         out
@@ -75,6 +78,11 @@ impl Abbreviations {
         self.senses
             .get(&abbr.to_lowercase())
             .map_or(&[], Vec::as_slice)
+    }
+
+    /// Is this a well-known clinical abbreviation (expanded whatever its case)?
+    pub fn is_clinical(&self, abbr: &str) -> bool {
+        self.clinical.contains(&abbr.to_lowercase())
     }
 
     pub fn len(&self) -> usize {
