@@ -57,7 +57,7 @@ impl Ranker for LexicalRanker {
                     + 0.15 * specificity
                     + 0.1 * f32::from(u8::from(f.diagnostic_section))
                     + 0.05 * f32::from(u8::from(f.present));
-                (lexical * (0.35 + 0.65 * f.prior) * (0.2 + 0.8 * f.precision)).clamp(0.0, 1.0)
+                (lexical * (0.5 + 0.5 * f.prior) * f.precision).clamp(0.0, 1.0)
             })
             .collect()
     }
@@ -175,7 +175,7 @@ impl CodePrior {
         });
         let overall = if n > 0 { tp as f32 / n as f32 } else { 0.5 };
         match self.precision.get(&codes.get(id).code) {
-            Some([tp, n]) => (*tp as f32 + 2.0 * overall) / (*n as f32 + 2.0),
+            Some([tp, n]) => (*tp as f32 + overall) / (*n as f32 + 1.0),
             None => overall,
         }
     }

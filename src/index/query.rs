@@ -59,6 +59,7 @@ pub fn is_filler(word: &str) -> bool {
         word,
         "unspecifi"
             | "other"
+            | "present"
             | "nos"
             | "nec"
             | "of"
