@@ -465,8 +465,11 @@ fn add_mention(
 
 /// Evidence spans of the mentions, one per distinct span, in text order.
 fn evidence(note: &Note, mentions: &[Mention]) -> Vec<Evidence> {
+    // Weak partial readings are not shown as evidence beside a strong one.
+    let best = mentions.iter().map(|m| m.coverage).fold(0.0, f32::max);
     let mut spans: Vec<(usize, usize, usize)> = mentions
         .iter()
+        .filter(|m| m.coverage >= 0.8 * best)
         .filter_map(|m| {
             let first = note.tokens.get(m.first())?;
             let last = note.tokens.get(m.last())?;

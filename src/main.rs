@@ -202,7 +202,7 @@ struct EvalArgs {
     #[arg(long, required = true)]
     gold: Vec<PathBuf>,
     /// Operating threshold for micro P/R/F1.
-    #[arg(long, default_value_t = 0.3)]
+    #[arg(long, default_value_t = 0.1)]
     threshold: f32,
     /// JSON report path.
     #[arg(long, default_value = "eval-report.json")]
