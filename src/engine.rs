@@ -50,6 +50,8 @@ pub struct Engine {
     matcher: Matcher,
     ranker: Box<dyn Ranker>,
     prior: CodePrior,
+    /// (condition, family?) -> history code; the answer depends only on the code sets.
+    history_codes: std::sync::RwLock<HashMap<(CodeId, bool), Option<CodeId>>>,
 }
 
 /// File name of the code-frequency prior under `Config::models`.
@@ -93,6 +95,7 @@ impl Engine {
             matcher,
             ranker: Box::new(LexicalRanker),
             prior,
+            history_codes: Default::default(),
         })
     }
 
@@ -137,6 +140,7 @@ impl Engine {
             e[1] += 1;
         }
         self.prior.precision = table;
+        self.prior = std::mem::take(&mut self.prior).reindexed();
     }
 
     pub fn prior(&self) -> &CodePrior {
@@ -278,6 +282,22 @@ impl Engine {
     /// The personal (Z85-Z92) or family (Z80-Z84) history code for a condition, by looking
     /// its title up among those codes.
     fn history_code(&self, code: CodeId, family: bool) -> Option<CodeId> {
+        if let Some(found) = self
+            .history_codes
+            .read()
+            .ok()
+            .and_then(|m| m.get(&(code, family)).copied())
+        {
+            return found;
+        }
+        let found = self.find_history_code(code, family);
+        if let Ok(mut m) = self.history_codes.write() {
+            m.insert((code, family), found);
+        }
+        found
+    }
+
+    fn find_history_code(&self, code: CodeId, family: bool) -> Option<CodeId> {
         let c = self.codes.get(code);
         if c.system != System::Icd10cm || c.code.starts_with('Z') {
             return None;

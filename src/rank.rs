@@ -92,6 +92,9 @@ pub struct CodePrior {
     categories: HashMap<String, u32>,
     #[serde(skip)]
     max_log: f32,
+    /// Share of correct suggestions over all codes (the smoothing target).
+    #[serde(skip)]
+    overall_precision: f32,
 }
 
 impl CodePrior {
@@ -153,6 +156,11 @@ impl CodePrior {
         std::fs::write(path, text).map_err(|e| Error::io(path, e))
     }
 
+    /// Recomputes the derived tables after `codes` or `precision` changed.
+    pub fn reindexed(self) -> CodePrior {
+        self.indexed()
+    }
+
     fn indexed(mut self) -> CodePrior {
         self.categories.clear();
         for (code, n) in &self.codes {
@@ -161,6 +169,10 @@ impl CodePrior {
         }
         let max = self.codes.values().copied().max().unwrap_or(1);
         self.max_log = (1.0 + max as f32).ln();
+        let (tp, n) = self.precision.values().fold((0u64, 0u64), |(a, b), v| {
+            (a + u64::from(v[0]), b + u64::from(v[1]))
+        });
+        self.overall_precision = if n > 0 { tp as f32 / n as f32 } else { 0.5 };
         self
     }
 
@@ -170,10 +182,7 @@ impl CodePrior {
         if self.precision.is_empty() {
             return 1.0;
         }
-        let (tp, n) = self.precision.values().fold((0u64, 0u64), |(a, b), v| {
-            (a + u64::from(v[0]), b + u64::from(v[1]))
-        });
-        let overall = if n > 0 { tp as f32 / n as f32 } else { 0.5 };
+        let overall = self.overall_precision;
         match self.precision.get(&codes.get(id).code) {
             Some([tp, n]) => (*tp as f32 + overall) / (*n as f32 + 1.0),
             None => overall,

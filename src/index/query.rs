@@ -200,11 +200,18 @@ impl TermIndex {
         let searcher = self.reader.searcher();
         let top = searcher.search(&query, &TopDocs::with_limit(retrieve.max(1)))?;
         let mut term_ids = Vec::with_capacity(top.len());
+        // One fast-field column per segment: opening it is the costly part.
+        let mut columns: HashMap<u32, tantivy::columnar::Column<u64>> = HashMap::new();
         for (_, address) in top {
-            let column = searcher
-                .segment_reader(address.segment_ord)
-                .fast_fields()
-                .u64("term_id")?;
+            let column = match columns.entry(address.segment_ord) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(e) => e.insert(
+                    searcher
+                        .segment_reader(address.segment_ord)
+                        .fast_fields()
+                        .u64("term_id")?,
+                ),
+            };
             if let Some(id) = column.first(address.doc_id) {
                 term_ids.push(id as u32);
             }
