@@ -173,7 +173,6 @@ impl SideTable {
 /// An opened index: tantivy searcher plus the in-memory side table.
 pub struct TermIndex {
     dir: PathBuf,
-    pub(crate) index: tantivy::Index,
     pub(crate) reader: tantivy::IndexReader,
     pub(crate) fields: Fields,
     pub side: SideTable,
@@ -206,7 +205,6 @@ impl TermIndex {
         let side = SideTable::from_file(file, codes, dir)?;
         Ok(TermIndex {
             dir: dir.to_path_buf(),
-            index,
             reader,
             fields,
             side,

@@ -97,10 +97,8 @@ pub fn read_xml(path: &Path) -> Result<Vec<IndexEntry>> {
                         entries[i].title = value;
                         entries[i].nemod = clean_text(&nemod);
                     }
-                    ("code" | "manif", Some(i)) => {
-                        if !value.is_empty() {
-                            entries[i].codes.push((None, value));
-                        }
+                    ("code" | "manif", Some(i)) if !value.is_empty() => {
+                        entries[i].codes.push((None, value));
                     }
                     ("cell", Some(i)) => {
                         let col = cell_col.take();
