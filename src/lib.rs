@@ -2,6 +2,7 @@
 //!
 //! The engine is a library; the CLI, HTTP and editor front ends are thin layers over it.
 
+pub mod api;
 pub mod assets;
 pub mod batch;
 pub mod candidates;
@@ -10,8 +11,10 @@ pub mod coding;
 pub mod engine;
 pub mod error;
 pub mod eval;
+pub mod feedback;
 pub mod index;
 pub mod lexicon;
+pub mod lsp;
 pub mod rank;
 pub mod rules;
 pub mod text;

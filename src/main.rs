@@ -67,6 +67,26 @@ enum Command {
     Index(IndexCommand),
     /// Look up codes for phrases.
     Lookup(LookupArgs),
+    /// Run the HTTP API and coder workbench (fetches assets and builds the index on first run).
+    Serve {
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: std::net::SocketAddr,
+        /// SQLite file for coders' decisions.
+        #[arg(long, default_value = "feedback.sqlite")]
+        feedback_db: PathBuf,
+        /// File of bearer tokens, one per line (also CHARTCODER_TOKENS=a,b).
+        #[arg(long)]
+        tokens: Option<PathBuf>,
+    },
+    /// Language server over stdio for editors.
+    Lsp {
+        /// Use a running `chartcoder serve` at this URL instead of an in-process engine.
+        #[arg(long)]
+        server: Option<String>,
+        /// SQLite feedback store for accept/reject decisions (in-process mode).
+        #[arg(long)]
+        feedback_db: Option<PathBuf>,
+    },
     /// Code one note (a file, or - for standard input).
     Suggest(SuggestArgs),
     /// Code many notes on all cores; resumable.
@@ -269,6 +289,35 @@ fn run(cli: Cli) -> chartcoder::Result<()> {
             Ok(())
         }
         Command::Lookup(args) => lookup(&config, args),
+        Command::Serve {
+            addr,
+            feedback_db,
+            tokens,
+        } => {
+            // First run on a fresh machine: fetch what is missing and build the index.
+            if chartcoder::index::Manifest::read(&config.index).is_err() {
+                setup(&config, false, Vec::new())?;
+            }
+            let engine = std::sync::Arc::new(Engine::open(config.clone())?);
+            chartcoder::api::serve(
+                engine,
+                chartcoder::api::ServeConfig {
+                    addr,
+                    feedback_db,
+                    tokens_file: tokens,
+                },
+            )
+        }
+        Command::Lsp {
+            server,
+            feedback_db,
+        } => chartcoder::lsp::run(
+            config.clone(),
+            chartcoder::lsp::LspConfig {
+                server,
+                feedback_db,
+            },
+        ),
         Command::Suggest(args) => suggest(&config, args),
         Command::Batch(args) => {
             let engine = Engine::open(config.clone())?;
