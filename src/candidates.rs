@@ -23,6 +23,9 @@ pub struct Mention {
     pub coverage: f32,
     /// Matched content words of the term (more words: a more specific mention).
     pub words: usize,
+    /// Lies inside a longer, compact mention of the same sentence ("pain" in "abdominal
+    /// pain"): kept as a weaker candidate, for the ranker to weigh.
+    pub subsumed: bool,
 }
 
 impl Mention {
@@ -40,8 +43,6 @@ pub struct Matcher {
     postings: Vec<Vec<u32>>,
     /// Per term: its content words.
     content: Vec<Box<[u32]>>,
-    /// Per vocabulary word: counts toward a match (not a filler word).
-    is_content: Vec<bool>,
 }
 
 thread_local! {
@@ -53,6 +54,12 @@ impl Matcher {
     pub fn new(index: &TermIndex, codes: &CodeSet) -> Matcher {
         let side = &index.side;
         let is_content: Vec<bool> = side.vocabulary.iter().map(|w| !is_filler(w)).collect();
+        let is_generic = |w: &str| {
+            matches!(
+                w,
+                "diseas" | "disord" | "condit" | "infect" | "lesion" | "ill" | "illness"
+            )
+        };
         let mut postings: Vec<Vec<u32>> = vec![Vec::new(); side.vocabulary.len()];
         let mut content = Vec::with_capacity(side.terms.len());
         for (t, term) in side.terms.iter().enumerate() {
@@ -62,11 +69,23 @@ impl Matcher {
             let words: Box<[u32]> = if skip {
                 Box::new([])
             } else {
-                term.words
+                let content: Box<[u32]> = term
+                    .words
                     .iter()
                     .copied()
                     .filter(|&w| is_content[w as usize])
-                    .collect()
+                    .collect();
+                // "Disease NEC", "Disorder": a term made only of generic words is matched
+                // on them (the index maps such bare words to residual codes).
+                if content.is_empty() {
+                    term.words
+                        .iter()
+                        .copied()
+                        .filter(|&w| is_generic(&side.vocabulary[w as usize]))
+                        .collect()
+                } else {
+                    content
+                }
             };
             if words.len() <= u8::MAX as usize {
                 for &w in words.iter() {
@@ -75,11 +94,7 @@ impl Matcher {
             }
             content.push(words);
         }
-        Matcher {
-            postings,
-            content,
-            is_content,
-        }
+        Matcher { postings, content }
     }
 
     /// Analysed word ids at each token: the word itself and, for an abbreviation, the
@@ -168,7 +183,7 @@ impl Matcher {
         let mut occurrences: HashMap<u32, Vec<usize>> = HashMap::new();
         for i in range.clone() {
             for &w in token_words.get(i).map_or(&[][..], Vec::as_slice) {
-                if self.is_content.get(w as usize).copied().unwrap_or(false) {
+                if !self.postings.get(w as usize).is_none_or(Vec::is_empty) {
                     occurrences.entry(w).or_default().push(i);
                 }
             }
@@ -245,7 +260,7 @@ impl Matcher {
         let mut total = 0.0f32;
         let mut hit = 0.0f32;
         for &w in term.words.iter() {
-            let filler = !self.is_content[w as usize];
+            let filler = !content.contains(&w);
             let weight = side.idf_of(w) * if filler { 0.15 } else { 1.0 };
             total += weight;
             let found = if filler {
@@ -259,7 +274,11 @@ impl Matcher {
                 hit += weight;
             }
         }
-        let coverage = if total > 0.0 { hit / total } else { 0.0 };
+        let mut coverage = if total > 0.0 { hit / total } else { 0.0 };
+        // Manifestation codes are reported after their cause, never on their own words.
+        if term.manifestation {
+            coverage *= 0.7;
+        }
         Some(Mention {
             term: t,
             code: term.code,
@@ -268,29 +287,31 @@ impl Matcher {
             section: crate::text::Section::Unknown,
             coverage,
             words: present.len(),
+            subsumed: false,
         })
     }
 }
 
-/// Keeps the longest readings: a mention whose tokens all lie inside a longer mention with
-/// more content words is dropped ("pain" inside "abdominal pain").
-pub fn keep_longest(mut mentions: Vec<Mention>) -> Vec<Mention> {
+/// Marks the shorter readings: a mention whose tokens all lie inside a longer, compact
+/// mention with more content words ("pain" inside "abdominal pain") is `subsumed`.
+pub fn mark_subsumed(mut mentions: Vec<Mention>) -> Vec<Mention> {
     mentions.sort_by(|a, b| {
         b.words
             .cmp(&a.words)
             .then(b.coverage.total_cmp(&a.coverage))
     });
-    let mut kept: Vec<Mention> = Vec::with_capacity(mentions.len());
-    for m in mentions {
-        let inside_longer = kept.iter().any(|k| {
+    for i in 0..mentions.len() {
+        let m = &mentions[i];
+        // Only a compact longer mention subsumes: words scattered over a clause
+        // ("presented with hematuria, hypotension, fever") are not one phrase.
+        let inside_longer = mentions[..i].iter().any(|k| {
             k.sentence == m.sentence
                 && k.words > m.words
                 && k.coverage >= 0.6
+                && k.last() - k.first() < k.words + 3
                 && m.tokens.iter().all(|t| k.tokens.contains(t))
         });
-        if !inside_longer {
-            kept.push(m);
-        }
+        mentions[i].subsumed = inside_longer;
     }
-    kept
+    mentions
 }

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 
 use crate::assets::{self, Assets};
-use crate::candidates::{keep_longest, Matcher, Mention};
+use crate::candidates::{mark_subsumed, Matcher, Mention};
 use crate::codeset::{CodeId, CodeKind, CodeSet, System};
 use crate::coding::{
     Coding, Evidence, RuleNote, Setting, SuggestOptions, Suggestion, MAX_NOTE_CHARS,
@@ -16,7 +16,9 @@ use crate::coding::{
 use crate::error::{Error, Result};
 use crate::index::{build_index, BuildOptions, BuildReport, LookupOptions, TermIndex};
 use crate::lexicon::Abbreviations;
-use crate::rank::{is_diagnostic_section, CodePrior, Features, LexicalRanker, Ranker};
+use crate::rank::{
+    is_diagnostic_section, CodePrior, Features, LexicalRanker, LinearRanker, Ranker,
+};
 use crate::rules::{self, RuleInput};
 use crate::text::{Assertion, Note};
 
@@ -87,60 +89,30 @@ impl Engine {
             tracing::warn!(path = %prior_path.display(), "no code prior; ranking without it");
             CodePrior::default()
         };
+        let ranker = select_ranker(&config.models)?;
         Ok(Engine {
             codes,
             abbreviations,
             index,
             config,
             matcher,
-            ranker: Box::new(LexicalRanker),
+            ranker,
             prior,
             history_codes: Default::default(),
         })
     }
 
-    /// Counts, on training notes, how often each suggested code was in the gold (the top
-    /// `depth` suggestions of each note), into the prior's precision table.
-    pub fn learn_precision(
-        &mut self,
-        notes: &[(String, String)],
-        gold: &HashMap<String, Vec<String>>,
-        depth: usize,
-    ) {
-        use rayon::prelude::*;
-        let options = SuggestOptions::default();
-        let tallies: Vec<Vec<(String, bool)>> = notes
-            .par_iter()
-            .filter_map(|(id, text)| {
-                let g = gold.get(id)?;
-                let coding = self.suggest(None, text, &options).ok()?;
-                Some(
-                    coding
-                        .suggestions
-                        .iter()
-                        .take(depth)
-                        .map(|s| {
-                            let code = crate::codeset::normalize_code(&s.code);
-                            let hit = g.iter().any(|x| {
-                                *x == code
-                                    || (x.len() == 4
-                                        && s.system == System::Icd10pcs
-                                        && code.starts_with(x.as_str()))
-                            });
-                            (code, hit)
-                        })
-                        .collect(),
-                )
-            })
-            .collect();
-        let mut table: HashMap<String, [u32; 2]> = HashMap::new();
-        for (code, hit) in tallies.into_iter().flatten() {
-            let e = table.entry(code).or_default();
-            e[0] += u32::from(hit);
-            e[1] += 1;
-        }
-        self.prior.precision = table;
-        self.prior = std::mem::take(&mut self.prior).reindexed();
+    /// The candidate codes of a note with their features, before ranking (for training).
+    pub fn candidate_features(
+        &self,
+        text: &str,
+        options: &SuggestOptions,
+    ) -> Result<Vec<(CodeId, Features)>> {
+        let (_, candidates) = self.candidates(text, options)?;
+        Ok(candidates
+            .iter()
+            .map(|c| (c.code, self.features(c)))
+            .collect())
     }
 
     pub fn prior(&self) -> &CodePrior {
@@ -158,32 +130,9 @@ impl Engine {
         text: &str,
         options: &SuggestOptions,
     ) -> Result<Coding> {
-        if text.trim().is_empty() {
-            return Err(Error::InvalidInput("empty note".into()));
-        }
-        let chars = text.chars().count();
-        if chars > MAX_NOTE_CHARS {
-            return Err(Error::InvalidInput(format!(
-                "note of {chars} characters is longer than the limit of {MAX_NOTE_CHARS}; split it"
-            )));
-        }
-        let note = Note::analyze(text);
-        let token_words = self
-            .matcher
-            .token_words(&note, &self.index, &self.abbreviations);
-        let mut mentions = self.matcher.find(&note, &self.index, &token_words);
-        if !options.systems.is_empty() {
-            mentions.retain(|m| options.systems.contains(&self.codes.get(m.code).system));
-        }
-        let mentions = keep_longest(mentions);
-        let lower = text.to_lowercase();
-        let candidates = self.collect_candidates(&note, mentions, options.setting, &lower);
-        let candidates = self.resolve_specificity(candidates, &lower);
+        let (note, candidates) = self.candidates(text, options)?;
         let features: Vec<Features> = candidates.iter().map(|c| self.features(c)).collect();
-        let mut scores = self.ranker.score(&features);
-        for (score, c) in scores.iter_mut().zip(&candidates) {
-            *score *= c.factor;
-        }
+        let scores = self.ranker.score(&features);
         let inputs: Vec<RuleInput> = candidates
             .iter()
             .zip(&scores)
@@ -224,6 +173,33 @@ impl Engine {
             code_set: self.code_set_years(),
             suggestions,
         })
+    }
+
+    /// The note analysed and its candidate codes (mentions grouped by code, assertion rules
+    /// and specificity applied).
+    fn candidates(&self, text: &str, options: &SuggestOptions) -> Result<(Note, Vec<Candidate>)> {
+        if text.trim().is_empty() {
+            return Err(Error::InvalidInput("empty note".into()));
+        }
+        let chars = text.chars().count();
+        if chars > MAX_NOTE_CHARS {
+            return Err(Error::InvalidInput(format!(
+                "note of {chars} characters is longer than the limit of {MAX_NOTE_CHARS}; split it"
+            )));
+        }
+        let note = Note::analyze(text);
+        let token_words = self
+            .matcher
+            .token_words(&note, &self.index, &self.abbreviations);
+        let mut mentions = self.matcher.find(&note, &self.index, &token_words);
+        if !options.systems.is_empty() {
+            mentions.retain(|m| options.systems.contains(&self.codes.get(m.code).system));
+        }
+        let mentions = mark_subsumed(mentions);
+        let lower = text.to_lowercase();
+        let candidates = self.collect_candidates(&note, mentions, options.setting, &lower);
+        let candidates = self.resolve_specificity(candidates, &lower);
+        Ok((note, candidates))
     }
 
     /// Mentions grouped by code after the assertion rules: negated, family and hypothetical
@@ -388,6 +364,11 @@ impl Engine {
             words: c.mentions.iter().map(|m| m.words).max().unwrap_or(0),
             diagnostic_section: c.sections.iter().any(|&s| is_diagnostic_section(s)),
             present: c.assertion == Assertion::Present,
+            uncertain: c.assertion == Assertion::Uncertain,
+            historical: c.assertion == Assertion::Historical,
+            assertion_factor: c.factor,
+            symptom: self.codes.get(c.code).code.starts_with('R'),
+            subsumed: c.mentions.iter().all(|m| m.subsumed),
             prior: self.prior.score(&self.codes, c.code),
             precision: self.prior.precision(&self.codes, c.code),
             billable: self.codes.get(c.code).billable,
@@ -429,6 +410,19 @@ impl Engine {
             .collect()
     }
 }
+
+/// The fitted lexical weights when present, else the hand-set ones.
+fn select_ranker(models: &std::path::Path) -> Result<Box<dyn Ranker>> {
+    let path = models.join(LEXICAL_RANKER_FILE);
+    if path.is_file() {
+        Ok(Box::new(LinearRanker::load(&path)?))
+    } else {
+        Ok(Box::new(LexicalRanker))
+    }
+}
+
+/// File name of the fitted lexical ranker under `Config::models`.
+pub const LEXICAL_RANKER_FILE: &str = "lexical_ranker.json";
 
 /// One candidate code of a note and what supports it.
 struct Candidate {

@@ -18,6 +18,7 @@ pub mod lsp;
 pub mod rank;
 pub mod rules;
 pub mod text;
+pub mod train;
 mod xml;
 
 pub use error::{Error, Result};

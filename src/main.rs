@@ -93,14 +93,16 @@ enum Command {
     Batch(BatchArgs),
     /// Evaluate on an annotated set (CodiEsp format).
     Eval(EvalArgs),
-    /// Learn the code-frequency prior from training gold files (CodiEsp doc<TAB>code).
-    TrainPrior {
-        #[arg(long, required = true)]
-        gold: Vec<PathBuf>,
-        /// Training notes (.txt by id): also learn each code's suggestion precision.
+    /// Train on an annotated split: code prior, candidate precision and fitted ranker.
+    Train {
+        /// Training notes (.txt by id); without them only the code prior is written.
         #[arg(long)]
         texts: Option<PathBuf>,
-        #[arg(long, default_value = "models/code_prior.json")]
+        /// Gold doc<TAB>code files (CodiEsp D and P).
+        #[arg(long, required = true)]
+        gold: Vec<PathBuf>,
+        /// Directory receiving code_prior.json and lexical_ranker.json.
+        #[arg(long, default_value = "models")]
         out: PathBuf,
     },
     /// Write a phrase-lookup gold set sampled from an Alphabetic Index (CSV or XML).
@@ -338,9 +340,7 @@ fn run(cli: Cli) -> chartcoder::Result<()> {
             Ok(())
         }
         Command::Eval(args) => eval(&config, args),
-        Command::TrainPrior { gold, texts, out } => {
-            train_prior(&config, &gold, texts.as_deref(), &out)
-        }
+        Command::Train { gold, texts, out } => train(&config, &gold, texts.as_deref(), &out),
         Command::LookupDevset {
             from,
             sample,
@@ -672,38 +672,40 @@ fn eval(config: &Config, args: EvalArgs) -> chartcoder::Result<()> {
     Ok(())
 }
 
-fn train_prior(
+fn train(
     config: &Config,
     gold: &[PathBuf],
     texts: Option<&Path>,
-    out: &Path,
+    out_dir: &Path,
 ) -> chartcoder::Result<()> {
+    std::fs::create_dir_all(out_dir)
+        .map_err(|e| Error::Command(format!("{}: {e}", out_dir.display())))?;
+    let out = &out_dir.join(chartcoder::engine::CODE_PRIOR_FILE);
     let paths: Vec<&Path> = gold.iter().map(PathBuf::as_path).collect();
     let names: Vec<String> = gold
         .iter()
         .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
         .collect();
-    let prior = CodePrior::from_gold(
-        &paths,
-        &format!("CodiEsp train (CC-BY 4.0): {}", names.join(", ")),
-    )?;
-    prior.save(out)?;
-    eprintln!(
-        "{} codes over {} documents -> {}",
-        prior.codes.len(),
-        prior.documents,
-        out.display()
-    );
-    let Some(texts) = texts else { return Ok(()) };
-    // The engine ranks with the counts just written, then learns precision on top.
+    let source = format!("CodiEsp train (CC-BY 4.0): {}", names.join(", "));
+    let Some(texts) = texts else {
+        let prior = CodePrior::from_gold(&paths, &source)?;
+        prior.save(out)?;
+        eprintln!(
+            "{} codes over {} documents -> {}",
+            prior.codes.len(),
+            prior.documents,
+            out.display()
+        );
+        return Ok(());
+    };
+    // Candidates do not depend on the prior or ranker: open without either, so a stale
+    // model never stands in the way of retraining.
     let mut config = config.clone();
-    config.models = out
-        .parent()
-        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
-    let mut engine = Engine::open(config)?;
+    config.models = std::env::temp_dir().join(format!("chartcoder-train-{}", std::process::id()));
+    let engine = Engine::open(config)?;
     let notes = chartcoder::eval::load_texts(texts).map_err(|e| Error::Command(e.to_string()))?;
-    let mut by_doc: std::collections::HashMap<String, Vec<String>> =
-        std::collections::HashMap::new();
+    let mut by_doc: std::collections::HashMap<String, std::collections::HashSet<String>> =
+        Default::default();
     for path in gold {
         let set =
             chartcoder::eval::GoldSet::load_tsv(path).map_err(|e| Error::Command(e.to_string()))?;
@@ -714,14 +716,23 @@ fn train_prior(
                 .extend(codes.iter().cloned());
         }
     }
-    engine.learn_precision(&notes, &by_doc, 30);
-    let learned = engine.prior().clone();
-    learned.save(out)?;
+    let set = chartcoder::train::TrainingSet {
+        notes: &notes,
+        gold: &by_doc,
+        source,
+    };
+    let (prior, ranker, report) = chartcoder::train::train_lexical(&engine, &set);
+    prior.save(out)?;
+    let ranker_path = out.with_file_name(chartcoder::engine::LEXICAL_RANKER_FILE);
+    ranker.save(&ranker_path)?;
     eprintln!(
-        "precision learned for {} codes on {} notes -> {}",
-        learned.precision.len(),
-        notes.len(),
-        out.display()
+        "{}",
+        serde_json::to_string_pretty(&report).unwrap_or_default()
+    );
+    eprintln!(
+        "prior -> {}, fitted lexical ranker -> {}",
+        out.display(),
+        ranker_path.display()
     );
     Ok(())
 }

@@ -24,12 +24,62 @@ pub struct Features {
     pub diagnostic_section: bool,
     /// Asserted as present (not uncertain, historical...).
     pub present: bool,
+    pub uncertain: bool,
+    pub historical: bool,
+    /// Score factor of the assertion rules (history, uncertainty, setting).
+    pub assertion_factor: f32,
     /// Training-frequency prior in [0, 1].
     pub prior: f32,
-    /// How often suggesting this code was right on the training split, smoothed, in [0, 1].
+    /// Share of this code's candidates that were right on the training split, smoothed.
     pub precision: f32,
     pub billable: bool,
     pub procedure: bool,
+    /// A symptom or sign (chapter R).
+    pub symptom: bool,
+    /// Every mention lies inside a longer mention of another code.
+    pub subsumed: bool,
+}
+
+/// Names of [`Features::vector`]'s entries, in order (the model card lists them).
+pub const FEATURE_NAMES: [&str; 15] = [
+    "coverage",
+    "coverage_squared",
+    "log_sentences",
+    "words",
+    "diagnostic_section",
+    "present",
+    "uncertain",
+    "historical",
+    "assertion_factor",
+    "prior",
+    "precision",
+    "log_precision",
+    "procedure",
+    "symptom",
+    "subsumed",
+];
+
+impl Features {
+    pub fn vector(&self) -> [f32; 15] {
+        let b = |x: bool| f32::from(u8::from(x));
+        [
+            self.coverage,
+            self.coverage * self.coverage,
+            (1.0 + self.sentences as f32).ln(),
+            self.words.min(6) as f32 / 6.0,
+            b(self.diagnostic_section),
+            b(self.present),
+            b(self.uncertain),
+            b(self.historical),
+            self.assertion_factor,
+            self.prior,
+            self.precision,
+            self.precision.max(1e-3).ln(),
+            b(self.procedure),
+            b(self.symptom),
+            b(self.subsumed),
+        ]
+    }
 }
 
 pub trait Ranker: Send + Sync {
@@ -38,7 +88,7 @@ pub trait Ranker: Send + Sync {
     fn score(&self, candidates: &[Features]) -> Vec<f32>;
 }
 
-/// Transparent lexical scoring.
+/// Transparent lexical scoring with hand-set weights (used when no fitted weights exist).
 pub struct LexicalRanker;
 
 impl Ranker for LexicalRanker {
@@ -57,10 +107,153 @@ impl Ranker for LexicalRanker {
                     + 0.15 * specificity
                     + 0.1 * f32::from(u8::from(f.diagnostic_section))
                     + 0.05 * f32::from(u8::from(f.present));
-                (lexical * (0.5 + 0.5 * f.prior) * f.precision).clamp(0.0, 1.0)
+                let subsumed = if f.subsumed { 0.3 } else { 1.0 };
+                (lexical * (0.5 + 0.5 * f.prior) * f.precision * f.assertion_factor * subsumed)
+                    .clamp(0.0, 1.0)
             })
             .collect()
     }
+}
+
+/// A logistic model over the same transparent features, its weights fitted on a training
+/// split: the score is a probability that the code belongs to the note.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct LinearRanker {
+    pub features: Vec<String>,
+    pub weights: Vec<f32>,
+    pub bias: f32,
+    /// Feature means and scales used to standardise inputs.
+    pub mean: Vec<f32>,
+    pub scale: Vec<f32>,
+    pub trained_on: String,
+}
+
+impl LinearRanker {
+    pub fn load(path: &Path) -> Result<LinearRanker> {
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let model: LinearRanker =
+            serde_json::from_slice(&bytes).map_err(|e| Error::parse(path, e.to_string()))?;
+        let n = FEATURE_NAMES.len();
+        if model.features != FEATURE_NAMES
+            || model.weights.len() != n
+            || model.mean.len() != n
+            || model.scale.len() != n
+        {
+            return Err(Error::parse(
+                path,
+                "fitted for another feature set; retrain with `chartcoder train --texts ... --gold ...`",
+            ));
+        }
+        Ok(model)
+    }
+
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let text = serde_json::to_string_pretty(self).map_err(|e| Error::Command(e.to_string()))?;
+        std::fs::write(path, text).map_err(|e| Error::io(path, e))
+    }
+
+    fn logit(&self, x: &[f32; 15]) -> f32 {
+        self.bias
+            + x.iter()
+                .enumerate()
+                .map(|(i, v)| self.weights[i] * (v - self.mean[i]) / self.scale[i])
+                .sum::<f32>()
+    }
+
+    /// Fits by full-batch gradient descent with L2 (deterministic: no sampling).
+    pub fn fit(
+        samples: &[([f32; 15], bool)],
+        l2: f32,
+        epochs: usize,
+        trained_on: &str,
+    ) -> LinearRanker {
+        let n = FEATURE_NAMES.len();
+        let count = samples.len().max(1) as f32;
+        let mut mean = vec![0.0f32; n];
+        for (x, _) in samples {
+            for i in 0..n {
+                mean[i] += x[i] / count;
+            }
+        }
+        let mut scale = vec![0.0f32; n];
+        for (x, _) in samples {
+            for i in 0..n {
+                scale[i] += (x[i] - mean[i]).powi(2) / count;
+            }
+        }
+        let scale: Vec<f32> = scale.into_iter().map(|v| v.sqrt().max(1e-6)).collect();
+        let mut model = LinearRanker {
+            features: FEATURE_NAMES.iter().map(|s| s.to_string()).collect(),
+            weights: vec![0.0; n],
+            bias: 0.0,
+            mean,
+            scale,
+            trained_on: trained_on.to_string(),
+        };
+        // Adam on the mean log-loss.
+        let (mut m, mut v) = (vec![0.0f32; n + 1], vec![0.0f32; n + 1]);
+        let (b1, b2, lr, eps) = (0.9f32, 0.999f32, 0.05f32, 1e-8f32);
+        for epoch in 1..=epochs {
+            let mut grad = vec![0.0f32; n + 1];
+            for (x, y) in samples {
+                let p = sigmoid(model.logit(x));
+                let err = p - f32::from(u8::from(*y));
+                for i in 0..n {
+                    grad[i] += err * (x[i] - model.mean[i]) / model.scale[i] / count;
+                }
+                grad[n] += err / count;
+            }
+            for i in 0..n {
+                grad[i] += l2 * model.weights[i];
+            }
+            for i in 0..=n {
+                m[i] = b1 * m[i] + (1.0 - b1) * grad[i];
+                v[i] = b2 * v[i] + (1.0 - b2) * grad[i] * grad[i];
+                let mh = m[i] / (1.0 - b1.powi(epoch as i32));
+                let vh = v[i] / (1.0 - b2.powi(epoch as i32));
+                let step = lr * mh / (vh.sqrt() + eps);
+                if i < n {
+                    model.weights[i] -= step;
+                } else {
+                    model.bias -= step;
+                }
+            }
+        }
+        model
+    }
+
+    /// Mean log-loss on samples (for the training report).
+    pub fn log_loss(&self, samples: &[([f32; 15], bool)]) -> f32 {
+        let total: f32 = samples
+            .iter()
+            .map(|(x, y)| {
+                let p = sigmoid(self.logit(x)).clamp(1e-6, 1.0 - 1e-6);
+                if *y {
+                    -p.ln()
+                } else {
+                    -(1.0 - p).ln()
+                }
+            })
+            .sum();
+        total / samples.len().max(1) as f32
+    }
+}
+
+impl Ranker for LinearRanker {
+    fn name(&self) -> &str {
+        "lexical-fitted"
+    }
+
+    fn score(&self, candidates: &[Features]) -> Vec<f32> {
+        candidates
+            .iter()
+            .map(|f| sigmoid(self.logit(&f.vector())))
+            .collect()
+    }
+}
+
+pub fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + (-x).exp())
 }
 
 pub fn is_diagnostic_section(section: Section) -> bool {
@@ -127,6 +320,23 @@ impl CodePrior {
             ..Default::default()
         }
         .indexed())
+    }
+
+    /// A prior from in-memory tallies (training).
+    pub fn from_parts(
+        source: &str,
+        documents: usize,
+        codes: HashMap<String, u32>,
+        precision: HashMap<String, [u32; 2]>,
+    ) -> CodePrior {
+        CodePrior {
+            source: source.to_string(),
+            documents,
+            codes,
+            precision,
+            ..Default::default()
+        }
+        .indexed()
     }
 
     pub fn load(path: &Path) -> Result<CodePrior> {
