@@ -304,9 +304,8 @@ fn run(cli: Cli) -> chartcoder::Result<()> {
             chartcoder::api::serve(
                 engine,
                 chartcoder::api::ServeConfig {
-                    addr,
-                    feedback_db,
                     tokens_file: tokens,
+                    ..chartcoder::api::ServeConfig::new(addr, feedback_db)
                 },
             )
         }
