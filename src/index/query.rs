@@ -277,8 +277,12 @@ impl TermIndex {
         for q in query {
             query_total += q.weight;
             let exact = q.id.and_then(|id| term.words.iter().position(|&w| w == id));
+            // Misspelling: an unknown query word matches a close word of the term. A known
+            // word that the term lacks is simply absent (and checking is the costly part).
             let found = exact.map(|i| (i, 1.0)).or_else(|| {
-                // Misspelling: a close word of the term not matched exactly by the query.
+                if q.id.is_some() {
+                    return None;
+                }
                 term.words.iter().enumerate().find_map(|(i, &w)| {
                     let word = &self.side.vocabulary[w as usize];
                     let allowed = if q.text.len() >= 8 { 2 } else { 1 };
