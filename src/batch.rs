@@ -88,7 +88,7 @@ pub fn run_batch(
             .map(|doc| {
                 let result = match doc {
                     Document::Note { id, text } => engine.suggest(Some(id.clone()), text, &options.suggest),
-                    Document::Unreadable { error, .. } => Err(Error::InvalidInput(error.to_string())),
+                    Document::Unreadable { error, .. } => Err(error.clone_kind()),
                 };
                 match result {
                     Ok(coding) => (serde_json::to_string(&coding).unwrap_or_default(), true),

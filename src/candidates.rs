@@ -232,6 +232,22 @@ impl Matcher {
             .copied()
             .filter(|w| occurrences.contains_key(w))
             .collect();
+        // A partial match may lack only the term's most common word: the rarest words are
+        // what tell codes apart ("ketoacidosis" in "diabetes with ketoacidosis").
+        if present.len() < content.len() {
+            let missing_idf = content
+                .iter()
+                .filter(|w| !present.contains(w))
+                .map(|&w| side.idf_of(w))
+                .fold(0.0f32, f32::max);
+            let lowest_idf = content
+                .iter()
+                .map(|&w| side.idf_of(w))
+                .fold(f32::INFINITY, f32::min);
+            if missing_idf > lowest_idf {
+                return None;
+            }
+        }
         let anchor_word = present
             .iter()
             .copied()
@@ -275,9 +291,13 @@ impl Matcher {
             }
         }
         let mut coverage = if total > 0.0 { hit / total } else { 0.0 };
-        // Manifestation codes are reported after their cause, never on their own words.
+        // Manifestation codes are reported after their cause, never on their own words;
+        // a residual "Other ..." code fits only when nothing named fits better.
         if term.manifestation {
             coverage *= 0.7;
+        }
+        if term.residual {
+            coverage *= 0.9;
         }
         Some(Mention {
             term: t,

@@ -278,6 +278,10 @@ impl Engine {
         if c.system != System::Icd10cm || c.code.starts_with('Z') {
             return None;
         }
+        // A past myocardial infarction has its own code in chapter I, not a Z code.
+        if !family && (c.code.starts_with("I21") || c.code.starts_with("I22")) {
+            return self.codes.id(System::Icd10cm, "I252");
+        }
         let query = format!(
             "{} history of {}",
             if family { "family" } else { "personal" },

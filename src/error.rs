@@ -58,6 +58,20 @@ impl Error {
         }
     }
 
+    /// A copy carrying the same code and message (I/O and search errors become `Command`
+    /// with their text: their sources cannot be cloned).
+    pub fn clone_kind(&self) -> Error {
+        match self {
+            Error::InvalidInput(m) => Error::InvalidInput(m.clone()),
+            Error::UnknownCode(c) => Error::UnknownCode(c.clone()),
+            Error::Io { path, source } => Error::Io {
+                path: path.clone(),
+                source: std::io::Error::new(source.kind(), source.to_string()),
+            },
+            other => Error::Command(other.to_string()),
+        }
+    }
+
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Error {
         Error::Io {
             path: path.into(),

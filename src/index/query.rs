@@ -87,6 +87,7 @@ pub fn is_filler(word: &str) -> bool {
             | "initi"
             | "part"
             | "is"
+            | "s"
     )
 }
 
