@@ -65,7 +65,8 @@ pub struct CodeSuggestion {
     pub code: String,
     pub system: System,
     pub title: String,
-    pub score: f32,
+    /// Rounded to 3 decimals.
+    pub score: f64,
 }
 
 /// Loads the code sets and abbreviations (shared by `open` and `build_index`).
@@ -399,7 +400,7 @@ impl Engine {
                     code: code.display(),
                     system: code.system,
                     title: code.title.clone(),
-                    score: (h.score * 1000.0).round() / 1000.0,
+                    score: (f64::from(h.score) * 1000.0).round() / 1000.0,
                 }
             })
             .collect())

@@ -403,6 +403,18 @@ fn lookup(config: &Config, args: LookupArgs) -> chartcoder::Result<()> {
         systems,
         ..LookupOptions::default()
     };
+    // Reject a bad query before spending a second on opening the engine.
+    if let Some(query) = &args.query {
+        if query.trim().is_empty() {
+            return Err(Error::InvalidInput("empty query".into()));
+        }
+        if query.chars().count() > chartcoder::index::MAX_QUERY_CHARS {
+            return Err(Error::InvalidInput(format!(
+                "query longer than {} characters",
+                chartcoder::index::MAX_QUERY_CHARS
+            )));
+        }
+    }
     let engine = Engine::open(config.clone())?;
     match (&args.query, &args.input, &args.output) {
         (Some(query), None, _) => {

@@ -203,8 +203,8 @@ impl LinearRanker {
                 }
                 grad[n] += err / count;
             }
-            for i in 0..n {
-                grad[i] += l2 * model.weights[i];
+            for (g, w) in grad.iter_mut().zip(&model.weights) {
+                *g += l2 * w;
             }
             for i in 0..=n {
                 m[i] = b1 * m[i] + (1.0 - b1) * grad[i];

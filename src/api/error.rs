@@ -182,7 +182,10 @@ impl IntoResponse for ApiError {
         let body = serde_json::to_vec(&self.body()).unwrap_or_default();
         let mut response = (
             status,
-            [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
             body,
         )
             .into_response();
@@ -290,7 +293,9 @@ mod tests {
 
     #[test]
     fn fallback_codes_are_in_the_table() {
-        for s in [400u16, 401, 404, 405, 408, 413, 415, 422, 429, 500, 503, 504] {
+        for s in [
+            400u16, 401, 404, 405, 408, 413, 415, 422, 429, 500, 503, 504,
+        ] {
             let code = code_for_status(StatusCode::from_u16(s).unwrap());
             assert!(STATUS.iter().any(|(c, _)| *c == code), "{code}");
         }

@@ -58,7 +58,9 @@ impl Metrics {
     /// The exposition text; `in_flight` and `capacity` describe the concurrency limiter.
     pub fn render(&self, in_flight: usize, capacity: usize) -> String {
         let mut out = String::new();
-        out.push_str("# HELP chartcoder_http_requests_total HTTP requests by method, route and status.\n");
+        out.push_str(
+            "# HELP chartcoder_http_requests_total HTTP requests by method, route and status.\n",
+        );
         out.push_str("# TYPE chartcoder_http_requests_total counter\n");
         if let Ok(requests) = self.requests.lock() {
             for ((method, route, status), n) in requests.iter() {

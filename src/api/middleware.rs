@@ -33,7 +33,7 @@ pub async fn observe(State(state): State<SharedState>, request: Request, next: N
         method,
         route,
         status,
-        latency_ms = elapsed.as_secs_f64() * 1000.0,
+        latency_ms = (elapsed.as_secs_f64() * 100_000.0).round() / 100.0,
         "request"
     );
     let headers = response.headers_mut();
@@ -134,9 +134,7 @@ pub async fn limit_concurrency(
 ) -> Response {
     match state.limiter.clone().try_acquire_owned() {
         Ok(permit) => {
-            request
-                .extensions_mut()
-                .insert(Permit(Arc::new(permit)));
+            request.extensions_mut().insert(Permit(Arc::new(permit)));
             next.run(request).await
         }
         Err(_) => {

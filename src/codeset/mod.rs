@@ -366,13 +366,13 @@ fn version_of(system: System, fiscal_year: &str, asset: &str) -> CodeSetVersion 
 pub fn parse_code_refs(text: &str) -> Vec<CodeRef> {
     use std::sync::LazyLock;
     static CODE: LazyLock<regex::Regex> = LazyLock::new(|| {
-        regex::Regex::new(r"\b([A-TV-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{0,4})?)(-?)(?:-([A-TV-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?))?")
+        regex::Regex::new(r"\b([A-TV-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{0,4})?)(?:-([A-TV-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?))?")
             .expect("valid regex")
     });
     CODE.captures_iter(text)
         .map(|c| {
             let lo = normalize_code(&c[1]);
-            match c.get(3) {
+            match c.get(2) {
                 Some(hi) => CodeRef::Range(lo, normalize_code(hi.as_str())),
                 None => CodeRef::Prefix(lo),
             }

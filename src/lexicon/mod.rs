@@ -75,7 +75,8 @@ pub fn code_set_terms(codes: &CodeSet) -> Vec<Term> {
         }
         push_with_essential_form(&mut terms, id, &code.title, Source::Title);
         if let Some(notes) = code.notes() {
-            for inclusion in &notes.inclusion_terms {
+            // "Includes" notes name what the category covers ("high blood pressure" at I10).
+            for inclusion in notes.inclusion_terms.iter().chain(&notes.includes) {
                 push_with_essential_form(&mut terms, id, inclusion, Source::InclusionTerm);
             }
         }
@@ -185,7 +186,11 @@ pub fn load_extra(path: &Path, codes: &CodeSet) -> Result<(Vec<Term>, ExtraSourc
             alphabetic_index::terms_from_entries(&entries, codes),
             "cms-index-csv",
         )
-    } else if head.lines().next().is_some_and(|l| l.contains('\t')) {
+    } else if head
+        .lines()
+        .find(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .is_some_and(|l| l.contains('\t'))
+    {
         (read_synonym_tsv(path, codes)?, "synonym-tsv")
     } else {
         return Err(Error::UnknownFormat {
@@ -231,7 +236,7 @@ pub fn read_synonym_tsv(path: &Path, codes: &CodeSet) -> Result<Vec<Term>> {
                 format!("line {}: expected term<TAB>code", n + 1),
             ));
         };
-        if term.trim().eq_ignore_ascii_case("term") && n == 0 {
+        if term.trim().eq_ignore_ascii_case("term") && code.trim().eq_ignore_ascii_case("code") {
             continue; // header
         }
         let id = codes.find(code).ok_or_else(|| {

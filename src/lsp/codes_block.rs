@@ -96,7 +96,12 @@ fn lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
         let rest = text.get(start..)?;
         let end = rest.find(['\n', '\r']).unwrap_or(rest.len());
         let line = (start, &rest[..end]);
-        start += end + if rest[end..].starts_with("\r\n") { 2 } else { 1 };
+        start += end
+            + if rest[end..].starts_with("\r\n") {
+                2
+            } else {
+                1
+            };
         Some(line)
     })
 }
@@ -162,7 +167,10 @@ mod tests {
         let text = "Codes: none yet\nBP high.\r\n\r\n## codes:\r\n- I10 Hypertension\r\nJ44.9, COPD\r\n* 0016070 bypass\r\nfree text\r\n";
         let block = find(text, "## Codes:").expect("block");
         assert_eq!(block.codes, vec!["I10", "J449", "0016070"]);
-        assert_eq!(note_part(text, Some(&block)), "Codes: none yet\nBP high.\r\n\r\n");
+        assert_eq!(
+            note_part(text, Some(&block)),
+            "Codes: none yet\nBP high.\r\n\r\n"
+        );
         assert!(find("Codes: E11.9 inline\n", "Codes:").is_none());
         assert_eq!(note_part("plain", None), "plain");
     }

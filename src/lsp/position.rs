@@ -104,10 +104,7 @@ impl IndexedText {
     }
 
     pub fn range(&self, start: usize, end: usize, encoding: Encoding) -> Range {
-        Range::new(
-            self.position(start, encoding),
-            self.position(end, encoding),
-        )
+        Range::new(self.position(start, encoding), self.position(end, encoding))
     }
 
     /// The char offset of an LSP position. As the protocol asks, a line past the end means the
@@ -182,7 +179,11 @@ mod tests {
                 continue;
             }
             let p = t.position(offset, encoding);
-            assert_eq!(t.offset(p, encoding), offset, "{text:?} at {offset} ({p:?})");
+            assert_eq!(
+                t.offset(p, encoding),
+                offset,
+                "{text:?} at {offset} ({p:?})"
+            );
         }
     }
 
@@ -245,7 +246,10 @@ mod tests {
 
     #[test]
     fn negotiation_takes_the_first_supported_and_defaults_to_utf16() {
-        assert_eq!(Encoding::negotiate(["utf-8", "utf-32", "utf-16"]), Encoding::Utf32);
+        assert_eq!(
+            Encoding::negotiate(["utf-8", "utf-32", "utf-16"]),
+            Encoding::Utf32
+        );
         assert_eq!(Encoding::negotiate(["utf-16", "utf-32"]), Encoding::Utf16);
         assert_eq!(Encoding::negotiate(["utf-8"]), Encoding::Utf16);
         assert_eq!(Encoding::negotiate([]), Encoding::Utf16);
