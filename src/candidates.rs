@@ -10,6 +10,30 @@ use crate::index::{is_filler, TermIndex};
 use crate::lexicon::Abbreviations;
 use crate::text::Note;
 
+/// Approach and device words of PCS titles.
+fn is_pcs_axis_word(word: &str) -> bool {
+    matches!(
+        word,
+        "approach"
+            | "open"
+            | "percutan"
+            | "endoscop"
+            | "extern"
+            | "via"
+            | "natur"
+            | "artifici"
+            | "opening"
+            | "devic"
+            | "infus"
+            | "substitut"
+            | "autolog"
+            | "synthet"
+            | "nonautolog"
+            | "tissu"
+            | "into"
+    )
+}
+
 /// A term found in a sentence.
 #[derive(Clone, Debug)]
 pub struct Mention {
@@ -69,11 +93,15 @@ impl Matcher {
             let words: Box<[u32]> = if skip {
                 Box::new([])
             } else {
+                // PCS titles spell out the approach and device ("..., Percutaneous
+                // Approach"); notes rarely do, so those words do not decide a match.
+                let procedure = codes.get(term.code).system == crate::codeset::System::Icd10pcs;
                 let content: Box<[u32]> = term
                     .words
                     .iter()
                     .copied()
                     .filter(|&w| is_content[w as usize])
+                    .filter(|&w| !(procedure && is_pcs_axis_word(&side.vocabulary[w as usize])))
                     .collect();
                 // "Disease NEC", "Disorder": a term made only of generic words is matched
                 // on them (the index maps such bare words to residual codes).
