@@ -1,7 +1,9 @@
 //! Request extractors whose rejections are API errors: a JSON body (content type, size,
 //! UTF-8, syntax and shape checked in that order) and a query string.
 
-use axum::body::Bytes;
+use std::pin::Pin;
+
+use axum::body::{Body, HttpBody};
 use axum::extract::{FromRequest, FromRequestParts, Query, Request};
 use axum::http::{header, request::Parts, HeaderMap};
 use serde::de::DeserializeOwned;
@@ -47,18 +49,7 @@ impl<T: DeserializeOwned> FromRequest<SharedState> for ApiJson<T> {
             .get(header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
-        if declared.is_some_and(|n| n > limit as u64) {
-            return Err(ApiError::payload_too_large(limit));
-        }
-        let bytes = Bytes::from_request(request, state)
-            .await
-            .map_err(|rejection| {
-                if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::payload_too_large(limit)
-                } else {
-                    ApiError::new("bad_request", rejection.body_text())
-                }
-            })?;
+        let bytes = read_limited(request.into_body(), limit, declared).await?;
         let text = std::str::from_utf8(&bytes).map_err(|e| {
             ApiError::malformed_json(format!(
                 "request body is not valid UTF-8 (invalid byte at offset {})",
@@ -76,6 +67,44 @@ impl<T: DeserializeOwned> FromRequest<SharedState> for ApiJson<T> {
         })
     }
 }
+
+/// Reads a body of at most `limit` bytes. A larger one is still read (and dropped) up to
+/// [`DRAIN_FACTOR`] times the limit before the 413, so that a client still writing it gets
+/// the answer instead of a broken pipe; beyond that the connection is simply not read on.
+async fn read_limited(
+    mut body: Body,
+    limit: usize,
+    declared: Option<u64>,
+) -> Result<Vec<u8>, ApiError> {
+    let drain = limit.saturating_mul(DRAIN_FACTOR);
+    if declared.is_some_and(|n| n > drain as u64) {
+        return Err(ApiError::payload_too_large(limit));
+    }
+    let mut bytes = Vec::with_capacity(declared.map_or(0, |n| n.min(limit as u64) as usize));
+    let mut total = 0usize;
+    while let Some(frame) = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {
+        let frame = frame.map_err(|e| {
+            ApiError::new("bad_request", format!("cannot read the request body: {e}"))
+        })?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        total = total.saturating_add(data.len());
+        if total > drain {
+            break;
+        }
+        if total <= limit {
+            bytes.extend_from_slice(&data);
+        }
+    }
+    if total > limit {
+        return Err(ApiError::payload_too_large(limit));
+    }
+    Ok(bytes)
+}
+
+/// How many times the body limit is read (and dropped) from a client sending too much.
+const DRAIN_FACTOR: usize = 4;
 
 /// A query string; a missing or mistyped parameter -> 422 `invalid_input`.
 pub struct ApiQuery<T>(pub T);
