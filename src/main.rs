@@ -83,7 +83,7 @@ enum Command {
         /// Use a running `chartcoder serve` at this URL instead of an in-process engine.
         #[arg(long)]
         server: Option<String>,
-        /// SQLite feedback store for accept/reject decisions (in-process mode).
+        /// SQLite store for accept/reject decisions (default with --server: the server's store).
         #[arg(long)]
         feedback_db: Option<PathBuf>,
     },

@@ -34,7 +34,8 @@ pub use position::{Encoding, IndexedText};
 pub struct LspConfig {
     /// Code against a running `chartcoder serve` instead of an in-process engine.
     pub server: Option<String>,
-    /// SQLite feedback store for accept/reject decisions (in-process mode).
+    /// SQLite feedback store for accept/reject decisions. Without it, decisions go to the
+    /// server's store with `server`, and nowhere (this session only) in-process.
     pub feedback_db: Option<PathBuf>,
 }
 

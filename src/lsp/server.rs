@@ -501,13 +501,12 @@ impl Server {
     /// Each suggestion of a coding with where it stands.
     fn statuses<'a>(
         &self,
-        doc: &Document,
+        doc: &'a Document,
         coding: &'a Coding,
-    ) -> impl Iterator<Item = (&'a Suggestion, Status)> {
+    ) -> impl Iterator<Item = (&'a Suggestion, Status)> + 'a {
         let block = codes_block::find(doc.text.as_str(), &self.options.codes_heading);
-        let rejected = doc.rejected.clone();
         coding.suggestions.iter().map(move |s| {
-            let status = if rejected.contains(&normalize_code(&s.code)) {
+            let status = if doc.rejected.contains(&normalize_code(&s.code)) {
                 Status::Rejected
             } else if block
                 .as_ref()
