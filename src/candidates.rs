@@ -293,6 +293,22 @@ impl Matcher {
         tokens.sort_unstable();
         tokens.dedup();
         let (first, last) = (*tokens.first()?, *tokens.last()?);
+        // A bare number ("type 1", "stage 3") counts only next to the term's other words: a
+        // list number "1." two lines up is not "type 1".
+        let numeric = |w: u32| {
+            side.vocabulary[w as usize]
+                .chars()
+                .all(|c| c.is_ascii_digit())
+        };
+        for &w in present.iter().filter(|&&w| numeric(w)) {
+            let at = occurrences[&w]
+                .iter()
+                .copied()
+                .min_by_key(|&p| p.abs_diff(anchor))?;
+            if !tokens.iter().any(|&t| t != at && t.abs_diff(at) <= 2) {
+                return None;
+            }
+        }
         let span_words = (first..=last)
             .filter(|&i| !token_words[i].is_empty())
             .count();
