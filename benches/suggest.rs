@@ -9,12 +9,15 @@
 //! Needs the assets and index of `chartcoder setup` (or `scripts/setup`).
 //! Run: `cargo bench --bench suggest` (add `-- --sample-size 10` for a quick pass).
 
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use chartcoder::coding::{SuggestOptions, MAX_NOTE_CHARS};
-use chartcoder::engine::{Config, Engine};
+use chartcoder::engine::Engine;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use rayon::prelude::*;
 
@@ -25,26 +28,7 @@ fn root() -> &'static Path {
 }
 
 fn open_engine() -> Option<Engine> {
-    let config = Config {
-        assets: root().join(".assets"),
-        index: root().join("index/default"),
-        models: root().join("models"),
-    };
-    if !config.assets.is_dir() || !config.index.is_dir() {
-        eprintln!(
-            "suggest bench skipped: no assets at {} or no index at {} (run `scripts/setup` or `chartcoder setup`)",
-            config.assets.display(),
-            config.index.display()
-        );
-        return None;
-    }
-    match Engine::open(config) {
-        Ok(engine) => Some(engine),
-        Err(e) => {
-            eprintln!("suggest bench skipped: {e}");
-            None
-        }
-    }
+    common::open_engine_or_skip()
 }
 
 /// Up to `BATCH_NOTES` notes of the CodiEsp background set, in file-name order.

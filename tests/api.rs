@@ -7,6 +7,8 @@
 //! Needs the fetched assets and the built index (`scripts/setup`); without them every test
 //! prints why and passes vacuously.
 
+mod common;
+
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
@@ -14,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use chartcoder::api::{self, ServeConfig, ServeOptions, Server};
 use chartcoder::coding::{SuggestOptions, MAX_NOTE_CHARS};
-use chartcoder::engine::{Config, Engine};
+use chartcoder::engine::Engine;
 use chartcoder::Error;
 use serde_json::{json, Value};
 
@@ -29,29 +31,7 @@ fn root() -> &'static Path {
 fn engine() -> Option<Arc<Engine>> {
     static ENGINE: OnceLock<Option<Arc<Engine>>> = OnceLock::new();
     ENGINE
-        .get_or_init(|| {
-            let config = Config {
-                assets: root().join(".assets"),
-                index: root().join("index/default"),
-                models: root().join("models"),
-            };
-            if !config.assets.is_dir() || !config.index.is_dir() {
-                eprintln!(
-                    "skipping: no assets at {} or no index at {}; run `scripts/setup`",
-                    config.assets.display(),
-                    config.index.display()
-                );
-                return None;
-            }
-            match Engine::open(config) {
-                Ok(engine) => Some(Arc::new(engine)),
-                Err(e @ (Error::MissingAsset { .. } | Error::Index { .. })) => {
-                    eprintln!("skipping: {e}; run `scripts/setup`");
-                    None
-                }
-                Err(e) => panic!("Engine::open failed: {e}"),
-            }
-        })
+        .get_or_init(|| common::open_engine_or_skip().map(Arc::new))
         .clone()
 }
 

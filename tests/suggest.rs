@@ -9,12 +9,14 @@
 //! Tests marked `#[ignore = "engine bug: ..."]` state correct behaviour the engine does not
 //! have yet; run them with `cargo test --release --test suggest -- --ignored`.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use chartcoder::codeset::System;
 use chartcoder::coding::{Coding, Setting, SuggestOptions, Suggestion, MAX_NOTE_CHARS};
-use chartcoder::engine::{Config, Engine};
+use chartcoder::engine::Engine;
 use chartcoder::text::{Assertion, Section};
 use chartcoder::Error;
 use proptest::prelude::*;
@@ -27,33 +29,7 @@ fn root() -> &'static Path {
 /// a message) when setup has not been run.
 fn engine() -> Option<&'static Engine> {
     static ENGINE: OnceLock<Option<Engine>> = OnceLock::new();
-    ENGINE
-        .get_or_init(|| {
-            let config = Config {
-                assets: root().join(".assets"),
-                index: root().join("index/default"),
-                models: root().join("models"),
-            };
-            if !config.assets.is_dir() || !config.index.is_dir() {
-                eprintln!(
-                    "skipping: no assets at {} or no index at {}; run `scripts/setup` (or `cargo run --release -- setup`)",
-                    config.assets.display(),
-                    config.index.display()
-                );
-                return None;
-            }
-            match Engine::open(config) {
-                Ok(engine) => Some(engine),
-                Err(e @ (Error::MissingAsset { .. } | Error::Index { .. })) => {
-                    eprintln!(
-                        "skipping: {e}; run `scripts/setup` (or `cargo run --release -- setup`)"
-                    );
-                    None
-                }
-                Err(e) => panic!("Engine::open failed: {e}"),
-            }
-        })
-        .as_ref()
+    ENGINE.get_or_init(common::open_engine_or_skip).as_ref()
 }
 
 /// `let e = engine_or_skip!();` — returns from the test when setup has not been run.
