@@ -232,7 +232,13 @@ impl Engine {
                         };
                         add_mention(&mut by_code, h, m.clone(), Assertion::Present, 0.9, Some(rule));
                     }
-                    if family {
+                    // Family conditions are not the patient's; a past acute infarction is
+                    // only its history code (I25.2), never an acute one.
+                    let acute_episode = {
+                        let code = &self.codes.get(m.code).code;
+                        code.starts_with("I21") || code.starts_with("I22")
+                    };
+                    if family || (acute_episode && history.is_some()) {
                         continue;
                     }
                     (m.code, 0.6, None)

@@ -280,7 +280,6 @@ fn jsonl_batch_reports_bad_lines_and_resumes() {
 }
 
 #[test]
-#[ignore = "bug in src/batch.rs: an unreadable document is re-wrapped as Error::InvalidInput(error.to_string()), so messages read \"invalid input: invalid input: ...\" and an I/O error's code becomes invalid_input"]
 fn unreadable_document_messages_are_not_double_prefixed() {
     skip_without_setup!();
     let dir = tempfile::tempdir().expect("tempdir");

@@ -295,7 +295,6 @@ fn notes_and_code_references() {
 /// Ignored while `codeset::parse_code_refs` reads them as two prefixes (its `(-?)` group
 /// consumes the dash the range needs); run with `--ignored` once that is fixed.
 #[test]
-#[ignore = "src bug: parse_code_refs never yields CodeRef::Range"]
 fn excludes_ranges_are_parsed_as_ranges() {
     let set = mini();
     let chapter = set.get(set.id(System::Icd10cm, "E00-E89").unwrap());

@@ -635,7 +635,6 @@ fn real_index_answers_common_phrases() {
 /// `<includes>` notes of a category ("high blood pressure" under I10) name the category as
 /// much as its inclusion terms do, but are not indexed. Ignored until they are.
 #[test]
-#[ignore = "src gap: <includes> notes are not indexed (lexicon::code_set_terms)"]
 fn includes_notes_are_lookup_terms() {
     let f = shared();
     assert_first(f, "high blood pressure", "I10");

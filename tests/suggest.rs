@@ -396,7 +396,6 @@ fn history_mentions_are_not_current_conditions_or_procedures() {
 }
 
 #[test]
-#[ignore = "engine bug: 'history of myocardial infarction' yields I21.9/I21.A9 (assertion historical) instead of I25.2; Engine::history_code only searches Z85-Z98"]
 fn history_of_myocardial_infarction_is_old_mi() {
     let e = engine_or_skip!();
     let coding = all_coding(e, &note(), Setting::Inpatient);
@@ -696,7 +695,6 @@ fn fracture_gets_its_seventh_character() {
 // Known engine bugs: correct behaviour, ignored until fixed.
 
 #[test]
-#[ignore = "engine bug: an eponym written without the possessive ('Ménière disease', 'Crohn disease') is not matched: index terms keep the 's' of \"'s\" as a content word"]
 fn eponyms_without_possessive_are_coded() {
     let e = engine_or_skip!();
     let mut missing = Vec::new();
@@ -719,7 +717,6 @@ fn eponyms_without_possessive_are_coded() {
 }
 
 #[test]
-#[ignore = "engine bug: plain 'Hypertension' -> I1A.0 (not I10), 'Pneumonia' -> J17 (not J18.9), the patient's 'breast cancer' -> no C50.9x"]
 fn common_diagnoses_get_their_default_code() {
     let e = engine_or_skip!();
     let mut wrong = Vec::new();
@@ -741,7 +738,6 @@ fn common_diagnoses_get_their_default_code() {
 }
 
 #[test]
-#[ignore = "engine bug: 'Type 2 diabetes mellitus with' matches every E11 title whose complication word is absent (the all-but-one-of-four rule), and E11.40 is not the top E11 code"]
 fn diabetes_complications_need_their_own_words() {
     let e = engine_or_skip!();
     let coding = default_coding(e, &note());

@@ -25,7 +25,7 @@ pub use indexer::{build_index, BuildOptions, BuildReport};
 pub use query::{is_filler, is_procedure_word, LookupHit, LookupOptions, TermMatch};
 
 /// Bumped whenever the schema, analyzer or side table changes meaning.
-pub const INDEX_FORMAT: u32 = 3;
+pub const INDEX_FORMAT: u32 = 4;
 /// Longest query accepted by lookup, in characters.
 pub const MAX_QUERY_CHARS: usize = 2_000;
 

@@ -88,6 +88,8 @@ pub fn is_filler(word: &str) -> bool {
             | "part"
             | "is"
             | "s"
+            // "organism" stems to "organ": "unspecified organism" names no organism.
+            | "organ"
     )
 }
 

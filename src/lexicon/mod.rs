@@ -125,6 +125,35 @@ fn words_lower(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// Everyday names of classification phrases: a term containing the left side is indexed
+/// with the right side too ("Malignant neoplasm of breast" as "cancer of breast").
+const PHRASE_VARIANTS: &[(&str, &str)] = &[
+    ("malignant neoplasm", "cancer"),
+    ("malignant neoplasm", "carcinoma"),
+    ("benign neoplasm", "benign tumor"),
+    ("acute myocardial infarction", "heart attack"),
+    ("cerebral infarction", "stroke"),
+    ("diabetes mellitus", "diabetes"),
+    ("heart failure", "cardiac failure"),
+    (
+        "chronic obstructive pulmonary disease",
+        "chronic obstructive lung disease",
+    ),
+];
+
+fn push_phrase_variants(terms: &mut Vec<Term>, code: CodeId, text: &str, source: Source) {
+    let lower = text.to_lowercase();
+    for (phrase, variant) in PHRASE_VARIANTS {
+        if lower.contains(phrase) {
+            terms.push(Term {
+                code,
+                text: lower.replace(phrase, variant),
+                source,
+            });
+        }
+    }
+}
+
 /// Words in parentheses are nonessential modifiers ("Hypertension (arterial) (benign)"):
 /// the term is indexed as written and without them, so the bare words match it fully.
 fn push_with_essential_form(terms: &mut Vec<Term>, code: CodeId, text: &str, source: Source) {
@@ -133,8 +162,10 @@ fn push_with_essential_form(terms: &mut Vec<Term>, code: CodeId, text: &str, sou
         text: text.to_string(),
         source,
     });
+    push_phrase_variants(terms, code, text, source);
     let essential = strip_nonessential(text);
     if essential != text && !essential.trim().is_empty() {
+        push_phrase_variants(terms, code, &essential, source);
         terms.push(Term {
             code,
             text: essential,
