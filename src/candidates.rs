@@ -319,14 +319,21 @@ impl Matcher {
         let term = &side.terms[t as usize];
         let mut total = 0.0f32;
         let mut hit = 0.0f32;
+        let mut edges: Vec<usize> = Vec::new();
         for &w in term.words.iter() {
             let filler = !content.contains(&w);
             let weight = side.idf_of(w) * if filler { 0.15 } else { 1.0 };
             total += weight;
             let found = if filler {
-                (first.saturating_sub(1).max(range.start)
+                let at = (first.saturating_sub(1).max(range.start)
                     ..=(last + 1).min(range.end.saturating_sub(1)))
-                    .any(|i| token_words.get(i).is_some_and(|ws| ws.contains(&w)))
+                    .find(|&i| token_words.get(i).is_some_and(|ws| ws.contains(&w)));
+                // The evidence takes in a term word standing just outside the span
+                // ("Type" of "Type 2 diabetes").
+                if let Some(i) = at.filter(|i| *i + 1 == first || *i == last + 1) {
+                    edges.push(i);
+                }
+                at.is_some()
             } else {
                 present.contains(&w)
             };
@@ -343,6 +350,9 @@ impl Matcher {
         if term.residual {
             coverage *= 0.9;
         }
+        tokens.extend(edges);
+        tokens.sort_unstable();
+        tokens.dedup();
         Some(Mention {
             term: t,
             code: term.code,
