@@ -61,6 +61,21 @@ impl Mention {
     }
 }
 
+/// The analysed word ids at one token: its own word (if in the vocabulary), then the words
+/// of its senses when it is an abbreviation.
+#[derive(Clone, Debug, Default)]
+pub struct TokenWords {
+    pub ids: Vec<u32>,
+    /// `ids[..own]` is the token's own word; the rest come from abbreviation senses.
+    pub own: usize,
+}
+
+impl TokenWords {
+    fn expanded(&self) -> usize {
+        self.ids.len() - self.own
+    }
+}
+
 /// Inverted lists over the content words of every index term.
 pub struct Matcher {
     /// Content word id -> terms containing it.
@@ -132,14 +147,14 @@ impl Matcher {
         note: &Note,
         index: &TermIndex,
         abbreviations: &Abbreviations,
-    ) -> Vec<Vec<u32>> {
+    ) -> Vec<TokenWords> {
         let analyzer = index.analyzer();
         note.tokens
             .iter()
             .map(|token| {
                 let mut ids = Vec::new();
                 if !token.norm.chars().any(char::is_alphanumeric) {
-                    return ids;
+                    return TokenWords::default();
                 }
                 let surface = note.slice(token.start, token.end);
                 let word = analyzer.word(&surface);
@@ -149,6 +164,7 @@ impl Matcher {
                 if let Some(id) = known {
                     ids.push(id);
                 }
+                let own = ids.len();
                 let len = surface.chars().count();
                 let upper = len >= 2
                     && surface.chars().any(|c| c.is_uppercase())
@@ -167,13 +183,13 @@ impl Matcher {
                         }
                     }
                 }
-                ids
+                TokenWords { ids, own }
             })
             .collect()
     }
 
     /// All terms whose content words occur together in a sentence.
-    pub fn find(&self, note: &Note, index: &TermIndex, token_words: &[Vec<u32>]) -> Vec<Mention> {
+    pub fn find(&self, note: &Note, index: &TermIndex, token_words: &[TokenWords]) -> Vec<Mention> {
         let mut out = Vec::new();
         COUNTS.with(|counts| {
             let mut counts = counts.borrow_mut();
@@ -203,14 +219,14 @@ impl Matcher {
         sentence: usize,
         range: std::ops::Range<usize>,
         index: &TermIndex,
-        token_words: &[Vec<u32>],
+        token_words: &[TokenWords],
         counts: &mut [u8],
         out: &mut Vec<Mention>,
     ) {
         // word -> token positions in this sentence
         let mut occurrences: HashMap<u32, Vec<usize>> = HashMap::new();
         for i in range.clone() {
-            for &w in token_words.get(i).map_or(&[][..], Vec::as_slice) {
+            for &w in token_words.get(i).map_or(&[][..], |t| t.ids.as_slice()) {
                 if !self.postings.get(w as usize).is_none_or(Vec::is_empty) {
                     occurrences.entry(w).or_default().push(i);
                 }
@@ -250,7 +266,7 @@ impl Matcher {
         sentence: usize,
         occurrences: &HashMap<u32, Vec<usize>>,
         index: &TermIndex,
-        token_words: &[Vec<u32>],
+        token_words: &[TokenWords],
         range: std::ops::Range<usize>,
     ) -> Option<Mention> {
         let side = &index.side;
@@ -281,15 +297,33 @@ impl Matcher {
             .copied()
             .max_by(|a, b| side.idf_of(*a).total_cmp(&side.idf_of(*b)))?;
         let anchor = occurrences[&anchor_word][0];
-        let mut tokens: Vec<usize> = present
+        let chosen: Vec<(u32, usize)> = present
             .iter()
-            .filter_map(|w| {
-                occurrences[w]
+            .filter_map(|&w| {
+                occurrences[&w]
                     .iter()
                     .copied()
                     .min_by_key(|&p| p.abs_diff(anchor))
+                    .map(|p| (w, p))
             })
             .collect();
+        // An abbreviation stands for its whole sense: "COPD" lends "chronic" to a term only
+        // together with more of "chronic obstructive pulmonary disease".
+        for &(_, p) in &chosen {
+            let at = &token_words[p];
+            if at.own > 0
+                && chosen
+                    .iter()
+                    .any(|&(w, q)| q == p && at.ids[..at.own].contains(&w))
+            {
+                continue;
+            }
+            let supplied = chosen.iter().filter(|&&(_, q)| q == p).count();
+            if at.expanded() > 0 && supplied < at.expanded().min(2) {
+                return None;
+            }
+        }
+        let mut tokens: Vec<usize> = chosen.iter().map(|&(_, p)| p).collect();
         tokens.sort_unstable();
         tokens.dedup();
         let (first, last) = (*tokens.first()?, *tokens.last()?);
@@ -310,7 +344,7 @@ impl Matcher {
             }
         }
         let span_words = (first..=last)
-            .filter(|&i| !token_words[i].is_empty())
+            .filter(|&i| !token_words[i].ids.is_empty())
             .count();
         if span_words > present.len() * 2 + 4 {
             return None;
@@ -327,7 +361,7 @@ impl Matcher {
             let found = if filler {
                 let at = (first.saturating_sub(1).max(range.start)
                     ..=(last + 1).min(range.end.saturating_sub(1)))
-                    .find(|&i| token_words.get(i).is_some_and(|ws| ws.contains(&w)));
+                    .find(|&i| token_words.get(i).is_some_and(|ws| ws.ids.contains(&w)));
                 // The evidence takes in a term word standing just outside the span
                 // ("Type" of "Type 2 diabetes").
                 if let Some(i) = at.filter(|i| *i + 1 == first || *i == last + 1) {

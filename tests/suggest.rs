@@ -756,7 +756,6 @@ fn diabetes_complications_need_their_own_words() {
 }
 
 #[test]
-#[ignore = "engine bug: the COPD abbreviation's expansion ('chronic ...') completes 'chronic ... congestive heart failure' (I50.22/I50.32) and keep_longest then drops I50.9"]
 fn abbreviation_does_not_complete_a_neighbouring_term() {
     let e = engine_or_skip!();
     let text = "He has congestive heart failure and COPD.";
