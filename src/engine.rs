@@ -116,10 +116,6 @@ impl Engine {
             .collect())
     }
 
-    pub fn prior(&self) -> &CodePrior {
-        &self.prior
-    }
-
     pub fn ranker_name(&self) -> &str {
         self.ranker.name()
     }
@@ -198,7 +194,7 @@ impl Engine {
         }
         let mentions = mark_subsumed(mentions);
         let lower = text.to_lowercase();
-        let candidates = self.collect_candidates(&note, mentions, options.setting, &lower);
+        let candidates = self.collect_candidates(&note, mentions, options.setting);
         let candidates = self.resolve_specificity(candidates, &lower);
         Ok((note, candidates))
     }
@@ -210,19 +206,15 @@ impl Engine {
         note: &Note,
         mentions: Vec<Mention>,
         setting: Setting,
-        _lower: &str,
     ) -> Vec<Candidate> {
         let mut by_code: BTreeMap<CodeId, Candidate> = BTreeMap::new();
-        let mut history_cache: HashMap<(CodeId, bool), Option<CodeId>> = HashMap::new();
         for m in mentions {
             let assertion = note.assertion(m.first(), m.last());
             let (target, factor, rule) = match assertion {
                 Assertion::Negated | Assertion::Hypothetical => continue,
                 Assertion::Family | Assertion::Historical => {
                     let family = assertion == Assertion::Family;
-                    let history = *history_cache
-                        .entry((m.code, family))
-                        .or_insert_with(|| self.history_code(m.code, family));
+                    let history = self.history_code(m.code, family);
                     if let Some(h) = history {
                         let kind = if family { "family_history_of" } else { "history_of" };
                         let rule = RuleNote {

@@ -7,7 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
-use crate::codeset::{normalize_code, CodeSet};
+use crate::codeset::CodeSet;
 use crate::error::{Error, Result};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -226,11 +226,6 @@ pub fn rfc3339(ms: i64) -> String {
         rem % 3600 / 60,
         rem % 60
     )
-}
-
-/// Normalised code of a record, for comparing with suggestions.
-pub fn record_code(record: &FeedbackRecord) -> String {
-    normalize_code(&record.code)
 }
 
 #[cfg(test)]

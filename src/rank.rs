@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::codeset::{normalize_code, CodeId, CodeSet, System};
 use crate::error::{Error, Result};
-use crate::text::{Assertion, Section};
+use crate::text::Section;
 
 /// What the ranker sees of one candidate code in one note.
 #[derive(Clone, Debug, Default, Serialize)]
@@ -267,10 +267,6 @@ pub fn is_diagnostic_section(section: Section) -> bool {
     )
 }
 
-pub fn is_present(assertion: Assertion) -> bool {
-    assertion == Assertion::Present
-}
-
 /// How often each code was assigned in a training split, with category back-off.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct CodePrior {
@@ -364,11 +360,6 @@ impl CodePrior {
         let text =
             serde_json::to_string_pretty(&sorted).map_err(|e| Error::Command(e.to_string()))?;
         std::fs::write(path, text).map_err(|e| Error::io(path, e))
-    }
-
-    /// Recomputes the derived tables after `codes` or `precision` changed.
-    pub fn reindexed(self) -> CodePrior {
-        self.indexed()
     }
 
     fn indexed(mut self) -> CodePrior {

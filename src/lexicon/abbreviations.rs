@@ -92,13 +92,6 @@ impl Abbreviations {
     pub fn is_empty(&self) -> bool {
         self.senses.is_empty()
     }
-
-    /// (abbreviation, sense) pairs, for indexing.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.senses
-            .iter()
-            .flat_map(|(a, s)| s.iter().map(move |sense| (a.as_str(), sense.as_str())))
-    }
 }
 
 #[cfg(test)]

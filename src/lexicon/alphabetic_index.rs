@@ -337,8 +337,13 @@ impl<'a> SeeResolver<'a> {
 
 /// Convenience for callers that only want the entries of a file of either format.
 pub fn load_alphabetic_index(path: &Path) -> Result<Vec<IndexEntry>> {
-    let head = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    if head.starts_with(b"<") || head.starts_with(b"\xef\xbb\xbf<") {
+    // The first bytes tell the format; the whole file is read once, by its parser.
+    let head = super::read_head(path)?;
+    if head
+        .trim_start_matches('\u{feff}')
+        .trim_start()
+        .starts_with('<')
+    {
         read_xml(path)
     } else {
         read_csv(path)
