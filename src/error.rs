@@ -36,6 +36,9 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// An ONNX model that is absent, not ONNX, or not shaped as chartcoder expects.
+    #[error("model {path}: {reason}. Fetch the encoder with `chartcoder setup`; rebuild the ranker with `chartcoder train`")]
+    Model { path: PathBuf, reason: String },
     #[error("search engine error: {0}")]
     Search(#[from] tantivy::TantivyError),
     #[error("external command failed: {0}")]
@@ -53,6 +56,7 @@ impl Error {
             Error::Parse { .. } => "parse_error",
             Error::UnknownFormat { .. } => "unknown_format",
             Error::Io { .. } => "io_error",
+            Error::Model { .. } => "model_unavailable",
             Error::Search(_) => "search_error",
             Error::Command(_) => "command_failed",
         }

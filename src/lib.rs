@@ -15,6 +15,7 @@ pub mod feedback;
 pub mod index;
 pub mod lexicon;
 pub mod lsp;
+pub mod onnx;
 pub mod rank;
 pub mod rules;
 pub mod text;
