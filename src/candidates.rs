@@ -50,6 +50,15 @@ pub struct Mention {
     /// Lies inside a longer, compact mention of the same sentence ("pain" in "abdominal
     /// pain"): kept as a weaker candidate, for the ranker to weigh.
     pub subsumed: bool,
+    /// Found by a phrase learned from coded notes, not by the code's own terms.
+    pub learned: Option<Learned>,
+}
+
+/// What a learned phrase says of its code (see `crate::associations`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Learned {
+    pub probability: f32,
+    pub support: u32,
 }
 
 impl Mention {
@@ -396,6 +405,7 @@ impl Matcher {
             coverage,
             words: present.len(),
             subsumed: false,
+            learned: None,
         })
     }
 }

@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 
 use crate::assets::{self, Assets};
-use crate::candidates::{mark_subsumed, Matcher, Mention};
+use crate::associations::{Associations, ASSOCIATIONS_FILE};
+use crate::candidates::{mark_subsumed, Learned, Matcher, Mention};
 use crate::codeset::{CodeId, CodeKind, CodeSet, System};
 use crate::coding::{
     Coding, Evidence, RuleNote, Setting, SuggestOptions, Suggestion, MAX_NOTE_CHARS,
@@ -52,8 +53,52 @@ pub struct Engine {
     matcher: Matcher,
     ranker: Box<dyn Ranker>,
     prior: CodePrior,
+    learned: LearnedPhrases,
     /// (condition, family?) -> history code; the answer depends only on the code sets.
     history_codes: std::sync::RwLock<HashMap<(CodeId, bool), Option<CodeId>>>,
+}
+
+/// Phrase–code associations with the codes they stand for in the loaded code sets.
+pub struct LearnedPhrases {
+    associations: Associations,
+    ids: HashMap<(System, String), CodeId>,
+}
+
+impl LearnedPhrases {
+    pub fn new(associations: Associations, codes: &CodeSet) -> LearnedPhrases {
+        let ids = associations.resolve(codes);
+        LearnedPhrases { associations, ids }
+    }
+
+    pub fn associations(&self) -> &Associations {
+        &self.associations
+    }
+
+    /// Learned mentions of the note, as mentions of codes of the code sets.
+    fn mentions(&self, note: &Note) -> Vec<Mention> {
+        self.associations
+            .find(note)
+            .into_iter()
+            .filter_map(|m| {
+                let code = *self.ids.get(&(m.system, m.code))?;
+                let first = *m.tokens.first()?;
+                Some(Mention {
+                    term: u32::MAX,
+                    code,
+                    tokens: m.tokens,
+                    sentence: m.sentence,
+                    section: note.section_of_token(first),
+                    coverage: 0.0,
+                    words: 0,
+                    subsumed: false,
+                    learned: Some(Learned {
+                        probability: m.probability,
+                        support: m.support,
+                    }),
+                })
+            })
+            .collect()
+    }
 }
 
 /// File name of the code-frequency prior under `Config::models`.
@@ -91,6 +136,13 @@ impl Engine {
             CodePrior::default()
         };
         let ranker = select_ranker(&config.models)?;
+        let associations_path = config.models.join(ASSOCIATIONS_FILE);
+        let associations = if associations_path.is_file() {
+            Associations::load(&associations_path)?
+        } else {
+            Associations::default()
+        };
+        let learned = LearnedPhrases::new(associations, &codes);
         Ok(Engine {
             codes,
             abbreviations,
@@ -99,6 +151,7 @@ impl Engine {
             matcher,
             ranker,
             prior,
+            learned,
             history_codes: Default::default(),
         })
     }
@@ -109,7 +162,17 @@ impl Engine {
         text: &str,
         options: &SuggestOptions,
     ) -> Result<Vec<(CodeId, Features)>> {
-        let (_, candidates) = self.candidates(text, options)?;
+        self.candidate_features_with(text, options, &self.learned)
+    }
+
+    /// As [`Engine::candidate_features`], with other learned phrases (cross-fitting).
+    pub fn candidate_features_with(
+        &self,
+        text: &str,
+        options: &SuggestOptions,
+        learned: &LearnedPhrases,
+    ) -> Result<Vec<(CodeId, Features)>> {
+        let (_, candidates) = self.candidates(text, options, learned)?;
         Ok(candidates
             .iter()
             .map(|c| (c.code, self.features(c)))
@@ -127,7 +190,7 @@ impl Engine {
         text: &str,
         options: &SuggestOptions,
     ) -> Result<Coding> {
-        let (note, candidates) = self.candidates(text, options)?;
+        let (note, candidates) = self.candidates(text, options, &self.learned)?;
         let features: Vec<Features> = candidates.iter().map(|c| self.features(c)).collect();
         let scores = self.ranker.score(&features);
         let inputs: Vec<RuleInput> = candidates
@@ -174,7 +237,12 @@ impl Engine {
 
     /// The note analysed and its candidate codes (mentions grouped by code, assertion rules
     /// and specificity applied).
-    fn candidates(&self, text: &str, options: &SuggestOptions) -> Result<(Note, Vec<Candidate>)> {
+    fn candidates(
+        &self,
+        text: &str,
+        options: &SuggestOptions,
+        learned: &LearnedPhrases,
+    ) -> Result<(Note, Vec<Candidate>)> {
         if text.trim().is_empty() {
             return Err(Error::InvalidInput("empty note".into()));
         }
@@ -189,10 +257,12 @@ impl Engine {
             .matcher
             .token_words(&note, &self.index, &self.abbreviations);
         let mut mentions = self.matcher.find(&note, &self.index, &token_words);
-        if !options.systems.is_empty() {
-            mentions.retain(|m| options.systems.contains(&self.codes.get(m.code).system));
-        }
-        let mentions = mark_subsumed(mentions);
+        let wanted = |m: &Mention| {
+            options.systems.is_empty() || options.systems.contains(&self.codes.get(m.code).system)
+        };
+        mentions.retain(wanted);
+        let mut mentions = mark_subsumed(mentions);
+        mentions.extend(learned.mentions(&note).into_iter().filter(wanted));
         let lower = text.to_lowercase();
         let candidates = self.collect_candidates(&note, mentions, options.setting);
         let candidates = self.resolve_specificity(candidates, &lower);
@@ -317,11 +387,21 @@ impl Engine {
     fn resolve_specificity(&self, candidates: Vec<Candidate>, lower: &str) -> Vec<Candidate> {
         let ids: Vec<CodeId> = candidates.iter().map(|c| c.code).collect();
         let mut out: BTreeMap<CodeId, Candidate> = BTreeMap::new();
+        // Learned support for a category also supports the more specific code found.
+        let mut lent: Vec<(CodeId, Vec<Mention>)> = Vec::new();
         for mut c in candidates {
-            if ids
+            if let Some(&specific) = ids
                 .iter()
-                .any(|&other| other != c.code && self.codes.is_within(other, c.code))
+                .find(|&&other| other != c.code && self.codes.is_within(other, c.code))
             {
+                let learned: Vec<Mention> = c
+                    .mentions
+                    .into_iter()
+                    .filter(|m| m.learned.is_some())
+                    .collect();
+                if !learned.is_empty() {
+                    lent.push((specific, learned));
+                }
                 continue;
             }
             if !self.codes.get(c.code).billable {
@@ -354,28 +434,57 @@ impl Engine {
                 }
             }
         }
+        for (specific, mentions) in lent {
+            // The specific code itself may have been re-coded (7th character, default
+            // child): it is then found by ancestry.
+            let target = out
+                .keys()
+                .copied()
+                .find(|&k| k == specific || self.codes.is_within(k, specific));
+            if let Some(existing) = target.and_then(|k| out.get_mut(&k)) {
+                existing.mentions.extend(mentions);
+            }
+        }
         out.into_values().collect()
     }
 
     fn features(&self, c: &Candidate) -> Features {
-        let mut sentences: Vec<usize> = c.mentions.iter().map(|m| m.sentence).collect();
-        sentences.sort_unstable();
-        sentences.dedup();
+        let sentences_of = |learned: bool| {
+            let mut s: Vec<usize> = c
+                .mentions
+                .iter()
+                .filter(|m| m.learned.is_some() == learned)
+                .map(|m| m.sentence)
+                .collect();
+            s.sort_unstable();
+            s.dedup();
+            s.len()
+        };
+        let lexical: Vec<&Mention> = c.mentions.iter().filter(|m| m.learned.is_none()).collect();
+        let learned = c.mentions.iter().filter_map(|m| m.learned);
+        let code = self.codes.get(c.code);
         Features {
-            coverage: c.mentions.iter().map(|m| m.coverage).fold(0.0, f32::max),
-            sentences: sentences.len(),
-            words: c.mentions.iter().map(|m| m.words).max().unwrap_or(0),
+            coverage: lexical.iter().map(|m| m.coverage).fold(0.0, f32::max),
+            sentences: sentences_of(false),
+            words: lexical.iter().map(|m| m.words).max().unwrap_or(0),
+            lexical: !lexical.is_empty(),
+            learned: learned.clone().map(|l| l.probability).fold(0.0, f32::max),
+            learned_support: learned.map(|l| l.support).max().unwrap_or(0),
+            learned_sentences: sentences_of(true),
+            depth: code.code.len(),
             diagnostic_section: c.sections.iter().any(|&s| is_diagnostic_section(s)),
             present: c.assertion == Assertion::Present,
             uncertain: c.assertion == Assertion::Uncertain,
             historical: c.assertion == Assertion::Historical,
             assertion_factor: c.factor,
             symptom: self.codes.get(c.code).code.starts_with('R'),
-            subsumed: c.mentions.iter().all(|m| m.subsumed),
+            subsumed: !lexical.is_empty() && lexical.iter().all(|m| m.subsumed),
             prior: self.prior.score(&self.codes, c.code),
             precision: self.prior.precision(&self.codes, c.code),
             billable: self.codes.get(c.code).billable,
             procedure: self.codes.get(c.code).system == System::Icd10pcs,
+            similarity: 0.0,
+            encoder: false,
         }
     }
 
@@ -482,11 +591,22 @@ fn add_mention(
 
 /// Evidence spans of the mentions, one per distinct span, in text order.
 fn evidence(note: &Note, mentions: &[Mention]) -> Vec<Evidence> {
-    // Weak partial readings are not shown as evidence beside a strong one.
+    // Weak partial readings are not shown as evidence beside a strong one; learned phrases
+    // are the evidence only of codes that no term of their own found.
+    let lexical = mentions.iter().any(|m| m.learned.is_none());
     let best = mentions.iter().map(|m| m.coverage).fold(0.0, f32::max);
+    let best_learned = mentions
+        .iter()
+        .filter_map(|m| m.learned)
+        .map(|l| l.probability)
+        .fold(0.0, f32::max);
+    let strong = |m: &&Mention| match m.learned {
+        None => m.coverage >= 0.8 * best,
+        Some(l) => !lexical && l.probability >= 0.8 * best_learned,
+    };
     let mut spans: Vec<(usize, usize, usize)> = mentions
         .iter()
-        .filter(|m| m.coverage >= 0.8 * best)
+        .filter(strong)
         .filter_map(|m| {
             let first = note.tokens.get(m.first())?;
             let last = note.tokens.get(m.last())?;
@@ -495,6 +615,11 @@ fn evidence(note: &Note, mentions: &[Mention]) -> Vec<Evidence> {
         .collect();
     spans.sort_unstable();
     spans.dedup_by_key(|s| (s.0, s.1));
+    if !lexical {
+        // Overlapping learned phrases ("x ray" in "chest x ray"): the longest stands.
+        let all = spans.clone();
+        spans.retain(|s| !all.iter().any(|o| o != s && o.0 <= s.0 && s.1 <= o.1));
+    }
     spans
         .into_iter()
         .map(|(start, end, token)| Evidence {

@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod assets;
+pub mod associations;
 pub mod batch;
 pub mod candidates;
 pub mod codeset;

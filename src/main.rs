@@ -715,16 +715,21 @@ fn train(
     config.models = std::env::temp_dir().join(format!("chartcoder-train-{}", std::process::id()));
     let engine = Engine::open(config)?;
     let notes = chartcoder::eval::load_texts(texts).map_err(|e| Error::Command(e.to_string()))?;
-    let mut by_doc: std::collections::HashMap<String, std::collections::HashSet<String>> =
+    let mut by_doc: std::collections::HashMap<String, std::collections::HashSet<(System, String)>> =
         Default::default();
     for path in gold {
         let set =
             chartcoder::eval::GoldSet::load_tsv(path).map_err(|e| Error::Command(e.to_string()))?;
+        let system = if path.to_string_lossy().ends_with("P.tsv") {
+            System::Icd10pcs
+        } else {
+            System::Icd10cm
+        };
         for (doc, codes) in set.iter() {
             by_doc
                 .entry(doc.to_string())
                 .or_default()
-                .extend(codes.iter().cloned());
+                .extend(codes.iter().map(|c| (system, c.clone())));
         }
     }
     let set = chartcoder::train::TrainingSet {
@@ -732,13 +737,16 @@ fn train(
         gold: &by_doc,
         source,
     };
-    let (prior, ranker, report) = chartcoder::train::train_lexical(&engine, &set);
-    prior.save(out)?;
+    let data = chartcoder::train::training_data(&engine, &set);
+    let ranker = chartcoder::train::fit_linear(&data, &set.source);
+    data.prior.save(out)?;
+    let associations_path = out.with_file_name(chartcoder::associations::ASSOCIATIONS_FILE);
+    data.associations.save(&associations_path)?;
     let ranker_path = out.with_file_name(chartcoder::engine::LEXICAL_RANKER_FILE);
     ranker.save(&ranker_path)?;
     eprintln!(
         "{}",
-        serde_json::to_string_pretty(&report).unwrap_or_default()
+        serde_json::to_string_pretty(&data.report).unwrap_or_default()
     );
     eprintln!(
         "prior -> {}, fitted lexical ranker -> {}",

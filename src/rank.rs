@@ -38,10 +38,27 @@ pub struct Features {
     pub symptom: bool,
     /// Every mention lies inside a longer mention of another code.
     pub subsumed: bool,
+    /// Found by the code's own terms (not only by learned phrases).
+    pub lexical: bool,
+    /// Best probability of a learned phrase of the note for the code (0 if none).
+    pub learned: f32,
+    /// Training notes behind that phrase.
+    pub learned_support: u32,
+    /// Distinct sentences with a learned phrase for the code.
+    pub learned_sentences: usize,
+    /// Characters of the code (its depth in the classification).
+    pub depth: usize,
+    /// Cosine similarity of the best mention and the code's nearest term (sentence encoder).
+    pub similarity: f32,
+    /// Proposed by the sentence encoder's nearest terms.
+    pub encoder: bool,
 }
 
+/// Number of entries of [`Features::vector`].
+pub const FEATURE_COUNT: usize = 24;
+
 /// Names of [`Features::vector`]'s entries, in order (the model card lists them).
-pub const FEATURE_NAMES: [&str; 15] = [
+pub const FEATURE_NAMES: [&str; FEATURE_COUNT] = [
     "coverage",
     "coverage_squared",
     "log_sentences",
@@ -57,10 +74,19 @@ pub const FEATURE_NAMES: [&str; 15] = [
     "procedure",
     "symptom",
     "subsumed",
+    "lexical",
+    "learned",
+    "log_learned_support",
+    "log_learned_sentences",
+    "billable",
+    "depth",
+    "similarity",
+    "encoder",
+    "no_lexical_learned",
 ];
 
 impl Features {
-    pub fn vector(&self) -> [f32; 15] {
+    pub fn vector(&self) -> [f32; FEATURE_COUNT] {
         let b = |x: bool| f32::from(u8::from(x));
         [
             self.coverage,
@@ -78,6 +104,15 @@ impl Features {
             b(self.procedure),
             b(self.symptom),
             b(self.subsumed),
+            b(self.lexical),
+            self.learned,
+            (1.0 + self.learned_support as f32).ln(),
+            (1.0 + self.learned_sentences as f32).ln(),
+            b(self.billable),
+            self.depth as f32 / 7.0,
+            self.similarity,
+            b(self.encoder),
+            if self.lexical { 0.0 } else { self.learned },
         ]
     }
 }
@@ -152,7 +187,7 @@ impl LinearRanker {
         std::fs::write(path, text).map_err(|e| Error::io(path, e))
     }
 
-    fn logit(&self, x: &[f32; 15]) -> f32 {
+    fn logit(&self, x: &[f32; FEATURE_COUNT]) -> f32 {
         self.bias
             + x.iter()
                 .enumerate()
@@ -162,7 +197,7 @@ impl LinearRanker {
 
     /// Fits by full-batch gradient descent with L2 (deterministic: no sampling).
     pub fn fit(
-        samples: &[([f32; 15], bool)],
+        samples: &[([f32; FEATURE_COUNT], bool)],
         l2: f32,
         epochs: usize,
         trained_on: &str,
@@ -223,7 +258,7 @@ impl LinearRanker {
     }
 
     /// Mean log-loss on samples (for the training report).
-    pub fn log_loss(&self, samples: &[([f32; 15], bool)]) -> f32 {
+    pub fn log_loss(&self, samples: &[([f32; FEATURE_COUNT], bool)]) -> f32 {
         let total: f32 = samples
             .iter()
             .map(|(x, y)| {

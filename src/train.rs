@@ -1,22 +1,28 @@
 //! Training on an annotated split: the code prior (document frequencies), each code's
-//! candidate precision, and the fitted lexical ranker. Prior and precision are cross-fitted
-//! (each half of the notes gets them from the other half) so the ranker learns how much to
-//! trust them on notes they were not computed from.
+//! candidate precision, the phrase–code associations, and the rows the rankers are fitted
+//! on. Everything a row's features depend on that is learned from the gold is cross-fitted:
+//! each fold of notes gets prior, precision and associations from the other folds, so the
+//! ranker learns how far to trust them on notes they were not learned from.
 
 use std::collections::{HashMap, HashSet};
 
 use rayon::prelude::*;
 use serde::Serialize;
 
+use crate::associations::{AssociationConfig, Associations};
 use crate::codeset::{normalize_code, CodeId, System};
 use crate::coding::SuggestOptions;
-use crate::engine::Engine;
-use crate::rank::{CodePrior, Features, LinearRanker};
+use crate::engine::{Engine, LearnedPhrases};
+use crate::rank::{CodePrior, Features, LinearRanker, FEATURE_COUNT};
 
-/// Notes of the split: (id, text); gold: id -> dot-less codes (PCS may be 4-char prefixes).
+/// Cross-fitting folds (notes are assigned by position: note `i` is in fold `i % FOLDS`).
+pub const FOLDS: usize = 5;
+
+/// Notes of the split: (id, text); gold: id -> (system, dot-less code); procedures may be
+/// 4-character prefixes.
 pub struct TrainingSet<'a> {
     pub notes: &'a [(String, String)],
-    pub gold: &'a HashMap<String, HashSet<String>>,
+    pub gold: &'a HashMap<String, HashSet<(System, String)>>,
     pub source: String,
 }
 
@@ -27,29 +33,62 @@ pub struct TrainReport {
     pub positives: usize,
     /// Share of gold codes that appear among the candidates at all (the ranker's ceiling).
     pub candidate_recall: f64,
-    pub log_loss: f32,
-    pub weights: Vec<(String, f32)>,
+    /// Learned phrases in the shipped associations.
+    pub learned_phrases: usize,
 }
 
-struct Row {
-    doc: usize,
-    code: CodeId,
-    key: String,
-    features: Features,
-    label: bool,
+/// One (note, candidate code) with its cross-fitted features and label.
+pub struct Row {
+    pub doc: usize,
+    pub code: CodeId,
+    pub key: String,
+    pub features: Features,
+    pub label: bool,
 }
 
-fn is_hit(gold: &HashSet<String>, code: &str, system: System) -> bool {
-    gold.contains(code)
+impl Row {
+    pub fn sample(&self) -> ([f32; FEATURE_COUNT], bool) {
+        (self.features.vector(), self.label)
+    }
+}
+
+/// What training learns besides the ranker weights, and the rows to fit rankers on.
+pub struct TrainingData {
+    /// Prior and precision over all notes (shipped).
+    pub prior: CodePrior,
+    /// Associations over all notes (shipped).
+    pub associations: Associations,
+    pub rows: Vec<Row>,
+    pub report: TrainReport,
+}
+
+fn is_hit(gold: &HashSet<(System, String)>, code: &str, system: System) -> bool {
+    gold.contains(&(system, code.to_string()))
         || (system == System::Icd10pcs
-            && gold
-                .iter()
-                .any(|g| g.len() == 4 && code.starts_with(g.as_str())))
+            && gold.iter().any(|(s, g)| {
+                *s == System::Icd10pcs && g.len() == 4 && code.starts_with(g.as_str())
+            }))
 }
 
-/// Fits prior, precision and ranker; returns them with a report.
-pub fn train_lexical(engine: &Engine, set: &TrainingSet) -> (CodePrior, LinearRanker, TrainReport) {
+/// Candidates of every training note with cross-fitted features.
+pub fn training_data(engine: &Engine, set: &TrainingSet) -> TrainingData {
     let options = SuggestOptions::default();
+    let fold = |doc: usize| doc % FOLDS;
+    let config = AssociationConfig::default();
+    let fit_associations = |held_out: Option<usize>| {
+        let notes: Vec<(String, String)> = set
+            .notes
+            .iter()
+            .enumerate()
+            .filter(|(doc, _)| Some(fold(*doc)) != held_out)
+            .map(|(_, n)| n.clone())
+            .collect();
+        Associations::fit(&notes, set.gold, &set.source, &config)
+    };
+    let learned: Vec<LearnedPhrases> = (0..FOLDS)
+        .into_par_iter()
+        .map(|f| LearnedPhrases::new(fit_associations(Some(f)), &engine.codes))
+        .collect();
     let per_note: Vec<Vec<Row>> = set
         .notes
         .par_iter()
@@ -58,7 +97,7 @@ pub fn train_lexical(engine: &Engine, set: &TrainingSet) -> (CodePrior, LinearRa
             let empty = HashSet::new();
             let gold = set.gold.get(id).unwrap_or(&empty);
             engine
-                .candidate_features(text, &options)
+                .candidate_features_with(text, &options, &learned[fold(doc)])
                 .unwrap_or_default()
                 .into_iter()
                 .map(|(code, features)| {
@@ -76,7 +115,6 @@ pub fn train_lexical(engine: &Engine, set: &TrainingSet) -> (CodePrior, LinearRa
         })
         .collect();
     let mut rows: Vec<Row> = per_note.into_iter().flatten().collect();
-    let fold = |doc: usize| doc % 2;
     let ids: Vec<&String> = set.notes.iter().map(|(id, _)| id).collect();
     let prior_for = |held_out: Option<usize>, rows: &[Row]| {
         let mut counts: HashMap<String, u32> = HashMap::new();
@@ -86,7 +124,7 @@ pub fn train_lexical(engine: &Engine, set: &TrainingSet) -> (CodePrior, LinearRa
                 continue;
             }
             documents += 1;
-            for code in set.gold.get(*id).into_iter().flatten() {
+            for (_, code) in set.gold.get(*id).into_iter().flatten() {
                 *counts.entry(normalize_code(code)).or_default() += 1;
             }
         }
@@ -98,17 +136,12 @@ pub fn train_lexical(engine: &Engine, set: &TrainingSet) -> (CodePrior, LinearRa
         }
         CodePrior::from_parts(&set.source, documents, counts, precision)
     };
-    let folds = [prior_for(Some(0), &rows), prior_for(Some(1), &rows)];
+    let folds: Vec<CodePrior> = (0..FOLDS).map(|f| prior_for(Some(f), &rows)).collect();
     for r in rows.iter_mut() {
         let prior = &folds[fold(r.doc)];
         r.features.prior = prior.score(&engine.codes, r.code);
         r.features.precision = prior.precision(&engine.codes, r.code);
     }
-    let samples: Vec<([f32; 15], bool)> = rows
-        .iter()
-        .map(|r| (r.features.vector(), r.label))
-        .collect();
-    let ranker = LinearRanker::fit(&samples, 1e-3, 400, &set.source);
     let positives = rows.iter().filter(|r| r.label).count();
     let gold_total: usize = set
         .notes
@@ -121,19 +154,24 @@ pub fn train_lexical(engine: &Engine, set: &TrainingSet) -> (CodePrior, LinearRa
         found.entry(r.doc).or_default().insert(r.key.as_str());
     }
     let found_total: usize = found.values().map(HashSet::len).sum();
+    let associations = fit_associations(None);
     let report = TrainReport {
         notes: set.notes.len(),
         candidates: rows.len(),
         positives,
         candidate_recall: found_total as f64 / gold_total.max(1) as f64,
-        log_loss: ranker.log_loss(&samples),
-        weights: ranker
-            .features
-            .iter()
-            .cloned()
-            .zip(ranker.weights.iter().copied())
-            .collect(),
+        learned_phrases: associations.len(),
     };
-    let full = prior_for(None, &rows);
-    (full, ranker, report)
+    TrainingData {
+        prior: prior_for(None, &rows),
+        associations,
+        rows,
+        report,
+    }
+}
+
+/// The logistic ranker fitted on the rows.
+pub fn fit_linear(data: &TrainingData, source: &str) -> LinearRanker {
+    let samples: Vec<([f32; FEATURE_COUNT], bool)> = data.rows.iter().map(Row::sample).collect();
+    LinearRanker::fit(&samples, 1e-3, 400, source)
 }
