@@ -25,6 +25,10 @@ pub struct SuggestOptions {
     pub systems: Vec<System>,
     pub top_k: usize,
     pub min_score: f32,
+    /// Which ranker orders the candidates.
+    pub ranker: RankerChoice,
+    /// Candidate sources (all on by default; switched off one by one for ablations).
+    pub components: Components,
 }
 
 impl Default for SuggestOptions {
@@ -34,6 +38,47 @@ impl Default for SuggestOptions {
             systems: Vec::new(),
             top_k: 50,
             min_score: 0.0,
+            ranker: RankerChoice::Learned,
+            components: Components::default(),
+        }
+    }
+}
+
+/// `learned`: the ONNX ranker (`models/ranker.onnx`) when present; `lexical`: the
+/// transparent logistic model over the same features, for comparison and speed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RankerChoice {
+    #[default]
+    Learned,
+    Lexical,
+}
+
+impl RankerChoice {
+    pub fn parse(name: &str) -> Option<RankerChoice> {
+        match name {
+            "learned" | "onnx" => Some(RankerChoice::Learned),
+            "lexical" => Some(RankerChoice::Lexical),
+            _ => None,
+        }
+    }
+}
+
+/// Where candidates come from besides the code sets' own terms.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Components {
+    /// Phrases learned from coded notes (`models/associations.json`).
+    pub learned_phrases: bool,
+    /// Nearest index terms of the sentence encoder.
+    pub encoder_candidates: bool,
+}
+
+impl Default for Components {
+    fn default() -> Self {
+        Components {
+            learned_phrases: true,
+            encoder_candidates: true,
         }
     }
 }
@@ -48,6 +93,21 @@ pub struct Evidence {
     pub end: usize,
     pub text: String,
     pub section: Section,
+    /// Why the span supports the code.
+    #[serde(default)]
+    pub basis: EvidenceBasis,
+}
+
+/// `term`: the words of one of the code's own terms (title, inclusion term, index entry,
+/// synonym); `learned`: a phrase that predicted the code in coded training notes;
+/// `similar`: closest in meaning to one of the code's terms (sentence encoder).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EvidenceBasis {
+    #[default]
+    Term,
+    Learned,
+    Similar,
 }
 
 /// A coding-rule finding attached to a suggestion.

@@ -12,7 +12,7 @@ use crate::associations::{Associations, ASSOCIATIONS_FILE};
 use crate::candidates::{mark_subsumed, Learned, Matcher, Mention};
 use crate::codeset::{CodeId, CodeKind, CodeSet, System};
 use crate::coding::{
-    Coding, Evidence, RuleNote, Setting, SuggestOptions, Suggestion, MAX_NOTE_CHARS,
+    Coding, Evidence, EvidenceBasis, RankerChoice, RuleNote, Setting, SuggestOptions, Suggestion, MAX_NOTE_CHARS,
 };
 use crate::error::{Error, Result};
 use crate::index::{build_index, BuildOptions, BuildReport, LookupOptions, TermIndex};
@@ -51,7 +51,10 @@ pub struct Engine {
     pub index: TermIndex,
     pub config: Config,
     matcher: Matcher,
-    ranker: Box<dyn Ranker>,
+    /// The transparent ranker: fitted logistic weights, else hand-set ones.
+    lexical_ranker: Box<dyn Ranker>,
+    /// The ONNX ranker, when `models/ranker.onnx` is present.
+    learned_ranker: Option<Box<dyn Ranker>>,
     prior: CodePrior,
     learned: LearnedPhrases,
     /// (condition, family?) -> history code; the answer depends only on the code sets.
@@ -135,7 +138,8 @@ impl Engine {
             tracing::warn!(path = %prior_path.display(), "no code prior; ranking without it");
             CodePrior::default()
         };
-        let ranker = select_ranker(&config.models)?;
+        let lexical_ranker = select_ranker(&config.models)?;
+        let learned_ranker = None;
         let associations_path = config.models.join(ASSOCIATIONS_FILE);
         let associations = if associations_path.is_file() {
             Associations::load(&associations_path)?
@@ -149,7 +153,8 @@ impl Engine {
             index,
             config,
             matcher,
-            ranker,
+            lexical_ranker,
+            learned_ranker,
             prior,
             learned,
             history_codes: Default::default(),
@@ -179,8 +184,17 @@ impl Engine {
             .collect())
     }
 
+    /// The ranker `choice` resolves to: the learned one falls back to the lexical one
+    /// when no ONNX ranker is installed.
+    pub fn ranker(&self, choice: RankerChoice) -> &dyn Ranker {
+        match (choice, &self.learned_ranker) {
+            (RankerChoice::Learned, Some(learned)) => learned.as_ref(),
+            _ => self.lexical_ranker.as_ref(),
+        }
+    }
+
     pub fn ranker_name(&self) -> &str {
-        self.ranker.name()
+        self.ranker(RankerChoice::Learned).name()
     }
 
     /// Codes a note: ranked suggestions with evidence spans, assertions and rule notes.
@@ -192,7 +206,7 @@ impl Engine {
     ) -> Result<Coding> {
         let (note, candidates) = self.candidates(text, options, &self.learned)?;
         let features: Vec<Features> = candidates.iter().map(|c| self.features(c)).collect();
-        let scores = self.ranker.score(&features);
+        let scores = self.ranker(options.ranker).score(&features)?;
         let inputs: Vec<RuleInput> = candidates
             .iter()
             .zip(&scores)
@@ -262,7 +276,9 @@ impl Engine {
         };
         mentions.retain(wanted);
         let mut mentions = mark_subsumed(mentions);
-        mentions.extend(learned.mentions(&note).into_iter().filter(wanted));
+        if options.components.learned_phrases {
+            mentions.extend(learned.mentions(&note).into_iter().filter(wanted));
+        }
         let lower = text.to_lowercase();
         let candidates = self.collect_candidates(&note, mentions, options.setting);
         let candidates = self.resolve_specificity(candidates, &lower);
@@ -604,6 +620,11 @@ fn evidence(note: &Note, mentions: &[Mention]) -> Vec<Evidence> {
         None => m.coverage >= 0.8 * best,
         Some(l) => !lexical && l.probability >= 0.8 * best_learned,
     };
+    let basis = if lexical {
+        EvidenceBasis::Term
+    } else {
+        EvidenceBasis::Learned
+    };
     let mut spans: Vec<(usize, usize, usize)> = mentions
         .iter()
         .filter(strong)
@@ -627,6 +648,7 @@ fn evidence(note: &Note, mentions: &[Mention]) -> Vec<Evidence> {
             end,
             text: note.slice(start, end),
             section: note.section_of_token(token),
+            basis,
         })
         .collect()
 }

@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand};
 use chartcoder::assets::Assets;
 use chartcoder::batch::{run_batch, BatchOptions};
 use chartcoder::codeset::System;
-use chartcoder::coding::{Setting, SuggestOptions};
+use chartcoder::coding::{RankerChoice, Setting, SuggestOptions};
 use chartcoder::engine::{Config, Engine};
 use chartcoder::index::{BuildOptions, LookupOptions};
 use chartcoder::rank::CodePrior;
@@ -165,6 +165,9 @@ struct CodingArgs {
     top_k: usize,
     #[arg(long, default_value_t = 0.0)]
     min_score: f32,
+    /// learned (the ONNX ranker, default) or lexical (the transparent logistic model).
+    #[arg(long, default_value = "learned")]
+    ranker: String,
 }
 
 impl CodingArgs {
@@ -178,6 +181,12 @@ impl CodingArgs {
                 )))
             }
         };
+        let ranker = RankerChoice::parse(&self.ranker).ok_or_else(|| {
+            Error::InvalidInput(format!(
+                "unknown ranker `{}` (learned|lexical)",
+                self.ranker
+            ))
+        })?;
         let systems = match &self.system {
             Some(s) => vec![System::parse(s)
                 .ok_or_else(|| Error::InvalidInput(format!("unknown system `{s}`")))?],
@@ -188,6 +197,8 @@ impl CodingArgs {
             systems,
             top_k: self.top_k.clamp(1, 10_000),
             min_score: self.min_score,
+            ranker,
+            ..SuggestOptions::default()
         })
     }
 }
@@ -232,6 +243,9 @@ struct EvalArgs {
     /// Also write the predictions as JSONL (for ../shared/tools/score.py).
     #[arg(long)]
     predictions: Option<PathBuf>,
+    /// Skip scoring the pipeline with its components added one at a time.
+    #[arg(long)]
+    no_ablation: bool,
     #[command(flatten)]
     coding: CodingArgs,
 }
@@ -593,68 +607,110 @@ fn suggest(config: &Config, args: SuggestArgs) -> chartcoder::Result<()> {
     Ok(())
 }
 
-fn eval(config: &Config, args: EvalArgs) -> chartcoder::Result<()> {
-    use chartcoder::eval::{load_texts, EvalReport, GoldSet, GoldSystem, RankedCode};
+/// The engine's codings of every note, and the seconds they took.
+fn code_all(
+    engine: &Engine,
+    texts: &[(String, String)],
+    options: &SuggestOptions,
+) -> (Vec<(String, chartcoder::Result<chartcoder::coding::Coding>)>, f64) {
     use rayon::prelude::*;
+    let started = std::time::Instant::now();
+    let codings = texts
+        .par_iter()
+        .map(|(id, text)| (id.clone(), engine.suggest(Some(id.clone()), text, options)))
+        .collect();
+    (codings, started.elapsed().as_secs_f64())
+}
+
+fn ranked_predictions(
+    codings: &[(String, chartcoder::Result<chartcoder::coding::Coding>)],
+) -> std::collections::HashMap<String, Vec<chartcoder::eval::RankedCode>> {
+    codings
+        .iter()
+        .filter_map(|(id, coding)| {
+            let c = coding.as_ref().ok()?;
+            let ranked = c
+                .suggestions
+                .iter()
+                .map(|s| {
+                    chartcoder::eval::RankedCode::new(
+                        s.code.clone(),
+                        s.score,
+                        s.system == System::Icd10pcs,
+                    )
+                })
+                .collect();
+            Some((id.clone(), ranked))
+        })
+        .collect()
+}
+
+/// The pipeline built up one component at a time; the last is the default pipeline.
+fn ablation_variants(base: &SuggestOptions) -> Vec<(&'static str, SuggestOptions)> {
+    use chartcoder::coding::Components;
+    let with = |learned_phrases, encoder_candidates, ranker| SuggestOptions {
+        components: Components {
+            learned_phrases,
+            encoder_candidates,
+        },
+        ranker,
+        ..base.clone()
+    };
+    vec![
+        ("lexical only", with(false, false, RankerChoice::Lexical)),
+        ("+ encoder candidates", with(false, true, RankerChoice::Lexical)),
+        ("+ learned phrases", with(true, true, RankerChoice::Lexical)),
+        ("+ learned ranker (default)", with(true, true, RankerChoice::Learned)),
+    ]
+}
+
+fn gold_system(path: &Path) -> chartcoder::eval::GoldSystem {
+    if path.to_string_lossy().ends_with("P.tsv") {
+        chartcoder::eval::GoldSystem::Procedures
+    } else {
+        chartcoder::eval::GoldSystem::Diagnoses
+    }
+}
+
+fn eval(config: &Config, args: EvalArgs) -> chartcoder::Result<()> {
+    use chartcoder::eval::{load_texts, score_docs, AblationRow, EvalReport, GoldSet};
     let fail = |e: chartcoder::eval::EvalError| Error::Command(e.to_string());
     let texts = load_texts(&args.texts).map_err(fail)?;
     let options = args.coding.options()?;
     let engine = Engine::open(config.clone())?;
-    let started = std::time::Instant::now();
-    let codings: Vec<(String, chartcoder::Result<chartcoder::coding::Coding>)> = texts
-        .par_iter()
-        .map(|(id, text)| (id.clone(), engine.suggest(Some(id.clone()), text, &options)))
-        .collect();
-    let seconds = started.elapsed().as_secs_f64();
-    let mut preds = std::collections::HashMap::new();
-    let mut pred_out = match &args.predictions {
-        Some(p) => {
-            Some(BufWriter::new(std::fs::File::create(p).map_err(|e| {
-                Error::Command(format!("{}: {e}", p.display()))
-            })?))
+    let golds: Vec<(PathBuf, chartcoder::eval::GoldSystem, GoldSet)> = args
+        .gold
+        .iter()
+        .map(|p| Ok((p.clone(), gold_system(p), GoldSet::load_tsv(p).map_err(fail)?)))
+        .collect::<chartcoder::Result<_>>()?;
+    let (codings, seconds) = code_all(&engine, &texts, &options);
+    let preds = ranked_predictions(&codings);
+    if let Some(path) = &args.predictions {
+        let mut out = BufWriter::new(
+            std::fs::File::create(path)
+                .map_err(|e| Error::Command(format!("{}: {e}", path.display())))?,
+        );
+        for coding in codings.iter().filter_map(|(_, c)| c.as_ref().ok()) {
+            writeln!(out, "{}", serde_json::to_string(coding).unwrap_or_default())
+                .map_err(|e| Error::Command(e.to_string()))?;
         }
-        None => None,
-    };
-    for (id, coding) in &codings {
-        match coding {
-            Ok(c) => {
-                let ranked: Vec<RankedCode> = c
-                    .suggestions
-                    .iter()
-                    .map(|s| RankedCode::new(s.code.clone(), s.score, s.system == System::Icd10pcs))
-                    .collect();
-                preds.insert(id.clone(), ranked);
-                if let Some(out) = pred_out.as_mut() {
-                    writeln!(out, "{}", serde_json::to_string(c).unwrap_or_default())
-                        .map_err(|e| Error::Command(e.to_string()))?;
-                }
-            }
-            Err(e) => eprintln!("{id}: {e}"),
-        }
-    }
-    if let Some(mut out) = pred_out {
         out.flush().map_err(|e| Error::Command(e.to_string()))?;
+    }
+    for (id, coding) in &codings {
+        if let Err(e) = coding {
+            eprintln!("{id}: {e}");
+        }
     }
     let mut report = EvalReport::new();
     report.add_note(&format!(
         "ranker: {}; setting: {:?}; {} notes in {:.1} s",
-        engine.ranker_name(),
+        engine.ranker(options.ranker).name(),
         options.setting,
         texts.len(),
         seconds
     ));
-    for path in &args.gold {
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().to_string())
-            .unwrap_or_default();
-        let system = if name.ends_with("P.tsv") {
-            GoldSystem::Procedures
-        } else {
-            GoldSystem::Diagnoses
-        };
-        let gold = GoldSet::load_tsv(path).map_err(fail)?;
-        let r = report.add_system(&preds, &gold, Some(system), Some(args.threshold));
+    for (path, system, gold) in &golds {
+        let r = report.add_system(&preds, gold, Some(*system), Some(args.threshold));
         let m = &r.metrics;
         println!(
             "{:<10} docs {:>4}  MAP {:.4}  MAP(category) {:.4}  P {:.4} R {:.4} F1 {:.4} (all ranked)  recall@10 {:.4}",
@@ -672,6 +728,54 @@ fn eval(config: &Config, args: EvalArgs) -> chartcoder::Result<()> {
                 "{:<10} at score >= {:.2}: P {:.4} R {:.4} F1 {:.4}",
                 "", t.threshold, t.micro_p, t.micro_r, t.micro_f1
             );
+        }
+        println!(
+            "{:<10} calibration: ECE {:.4} over {} bins",
+            "",
+            r.calibration.ece,
+            r.calibration.bins.len()
+        );
+        let svg = args.report.with_file_name(format!(
+            "{}-reliability-{}.svg",
+            args.report
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "eval".into()),
+            path.file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        ));
+        let title = format!(
+            "{system:?}: {} ranker on {}",
+            engine.ranker(options.ranker).name(),
+            path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+        );
+        std::fs::write(&svg, chartcoder::eval::reliability_svg(&r.calibration, &title))
+            .map_err(|e| Error::Command(format!("{}: {e}", svg.display())))?;
+    }
+    if !args.no_ablation {
+        println!("ablation (MAP / recall@10, notes/s):");
+        for (variant, variant_options) in ablation_variants(&options) {
+            let (codings, seconds) = code_all(&engine, &texts, &variant_options);
+            let preds = ranked_predictions(&codings);
+            let rate = texts.len() as f64 / seconds.max(1e-9);
+            let mut line = format!("  {variant:<28}");
+            for (_, system, gold) in &golds {
+                let m = score_docs(&preds, gold, Some(*system));
+                line.push_str(&format!(
+                    " {system:?} {:.4} / {:.4} ",
+                    m.map, m.recall_at_10
+                ));
+                report.ablation.push(AblationRow {
+                    variant: variant.to_string(),
+                    system: Some(*system),
+                    map: m.map,
+                    map_category: m.map_category,
+                    recall_at_10: m.recall_at_10,
+                    notes_per_second: rate,
+                });
+            }
+            println!("{line} {rate:.0} notes/s");
         }
     }
     report.write_json(&args.report).map_err(fail)?;

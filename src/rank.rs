@@ -120,7 +120,7 @@ impl Features {
 pub trait Ranker: Send + Sync {
     fn name(&self) -> &str;
     /// A score in [0, 1] per candidate, same order.
-    fn score(&self, candidates: &[Features]) -> Vec<f32>;
+    fn score(&self, candidates: &[Features]) -> Result<Vec<f32>>;
 }
 
 /// Transparent lexical scoring with hand-set weights (used when no fitted weights exist).
@@ -131,8 +131,8 @@ impl Ranker for LexicalRanker {
         "lexical"
     }
 
-    fn score(&self, candidates: &[Features]) -> Vec<f32> {
-        candidates
+    fn score(&self, candidates: &[Features]) -> Result<Vec<f32>> {
+        Ok(candidates
             .iter()
             .map(|f| {
                 let support = 1.0 - (-0.8 * f.sentences as f32).exp();
@@ -146,7 +146,7 @@ impl Ranker for LexicalRanker {
                 (lexical * (0.5 + 0.5 * f.prior) * f.precision * f.assertion_factor * subsumed)
                     .clamp(0.0, 1.0)
             })
-            .collect()
+            .collect())
     }
 }
 
@@ -279,11 +279,11 @@ impl Ranker for LinearRanker {
         "lexical-fitted"
     }
 
-    fn score(&self, candidates: &[Features]) -> Vec<f32> {
-        candidates
+    fn score(&self, candidates: &[Features]) -> Result<Vec<f32>> {
+        Ok(candidates
             .iter()
             .map(|f| sigmoid(self.logit(&f.vector())))
-            .collect()
+            .collect())
     }
 }
 

@@ -17,7 +17,7 @@ use super::middleware::Permit;
 use super::openapi::{CodeHitDoc, CodingDoc, FeedbackRecordDoc, SettingDoc, SystemDoc};
 use super::SharedState;
 use crate::codeset::{display_code, CodeId, CodeRef, CodeSet, Notes, System};
-use crate::coding::{Coding, Setting, SuggestOptions};
+use crate::coding::{Coding, RankerChoice, Setting, SuggestOptions};
 use crate::engine::CodeSuggestion;
 use crate::feedback::{validate, Decision, FeedbackRecord, NewFeedback};
 use crate::index::LookupOptions;
@@ -83,6 +83,7 @@ fn options(
         systems,
         top_k,
         min_score,
+        ..SuggestOptions::default()
     })
 }
 
@@ -110,6 +111,10 @@ pub struct SuggestRequest {
     /// Lowest score returned, in [0, 1] (default 0).
     #[serde(default)]
     pub min_score: Option<f32>,
+    /// `learned` (the ONNX ranker, default) or `lexical` (the transparent logistic model).
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub ranker: Option<RankerChoice>,
 }
 
 /// Codes a note: ranked suggestions with evidence spans, assertions and rule notes.
@@ -135,12 +140,13 @@ pub async fn suggest(
     Extension(permit): Extension<Permit>,
     ApiJson(request): ApiJson<SuggestRequest>,
 ) -> Result<Json<Coding>, ApiError> {
-    let options = options(
+    let mut options = options(
         request.setting,
         &request.systems,
         request.top_k,
         request.min_score,
     )?;
+    options.ranker = request.ranker.unwrap_or_default();
     let engine = state.engine.clone();
     let coding = blocking(permit, move || {
         engine.suggest(request.id, &request.text, &options)
@@ -172,6 +178,9 @@ pub struct BatchRequest {
     pub top_k: Option<usize>,
     #[serde(default)]
     pub min_score: Option<f32>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub ranker: Option<RankerChoice>,
 }
 
 /// A batch item: the note's coding, or why it could not be coded.
@@ -227,12 +236,13 @@ pub async fn suggest_batch(
             request.documents.len()
         )));
     }
-    let options = options(
+    let mut options = options(
         request.setting,
         &request.systems,
         request.top_k,
         request.min_score,
     )?;
+    options.ranker = request.ranker.unwrap_or_default();
     let engine = state.engine.clone();
     // Stop starting notes a little before the request timeout, so the answer still arrives.
     let budget = state.limits.request_timeout.mul_f64(0.8);

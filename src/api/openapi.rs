@@ -133,6 +133,10 @@ pub struct EvidenceDoc {
     /// Section of the note (`assessment`, `history_of_present_illness`, `unknown`, ...).
     #[schema(example = "assessment")]
     pub section: String,
+    /// `term` (the code's own words), `learned` (a phrase that predicted the code in coded
+    /// training notes) or `similar` (closest in meaning, sentence encoder).
+    #[schema(example = "term")]
+    pub basis: String,
 }
 
 /// A coding-rule finding attached to a suggestion.

@@ -346,6 +346,24 @@ pub fn micro_at_threshold(
     score_all(preds, gold, system, Some(threshold)).counts.prf()
 }
 
+/// Every ranked prediction of the gold documents as (score, matched a gold code), with the
+/// same ranking, filtering and one-to-one matching as [`score_docs`]: the pairs behind a
+/// calibration curve.
+pub fn labelled_scores(
+    preds: &HashMap<String, Vec<RankedCode>>,
+    gold: &GoldSet,
+    system: Option<GoldSystem>,
+) -> Vec<(f32, bool)> {
+    let prefix = system == Some(GoldSystem::Procedures);
+    let mut out = Vec::new();
+    for (doc, gold_codes) in gold.iter() {
+        let ranked = rank(preds.get(doc).map_or(&[][..], Vec::as_slice), system);
+        let mut matcher = Matcher::new(gold_codes, prefix);
+        out.extend(ranked.iter().map(|(code, score)| (*score, matcher.take(code))));
+    }
+    out
+}
+
 /// Counts behind [`score_docs`] or [`micro_at_threshold`], for reports.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct ScoreCounts {

@@ -19,12 +19,12 @@ mod texts;
 #[cfg(test)]
 mod tests;
 
-pub use calibration::{calibration, Bin, Calibration};
+pub use calibration::{calibration, reliability_svg, Bin, Calibration};
 pub use error::EvalError;
 pub use gold::{normalise_code, GoldSet, GoldSystem};
 pub use metrics::{
-    average_precision, looks_like_pcs, micro_at_threshold, round4, score_counts, score_docs,
+    average_precision, labelled_scores, looks_like_pcs, micro_at_threshold, round4, score_counts, score_docs,
     DocMetrics, MicroCounts, RankedCode, ScoreCounts, RECALL_K,
 };
-pub use report::{EvalReport, SystemReport, ThresholdMetrics, NOTE_PCS_PREFIX};
+pub use report::{AblationRow, EvalReport, SystemReport, ThresholdMetrics, NOTE_PCS_PREFIX};
 pub use texts::load_texts;

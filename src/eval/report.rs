@@ -5,9 +5,10 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use super::calibration::{calibration, Calibration};
 use super::error::EvalError;
 use super::gold::{GoldSet, GoldSystem};
-use super::metrics::{score_all, DocMetrics, RankedCode};
+use super::metrics::{labelled_scores, score_all, DocMetrics, RankedCode};
 
 /// Note added whenever procedures are scored.
 pub const NOTE_PCS_PREFIX: &str = "PCS gold codes of 4 characters are matched by any predicted \
@@ -49,13 +50,32 @@ pub struct SystemReport {
     pub predicted_codes: usize,
     pub metrics: DocMetrics,
     pub at_threshold: Option<ThresholdMetrics>,
+    /// Reliability of the scores as probabilities that a suggestion is right (10 bins).
+    pub calibration: Calibration,
 }
+
+/// Equal-width score bins of the reported calibration.
+pub const CALIBRATION_BINS: usize = 10;
 
 /// An evaluation report: per-system metrics plus explanatory notes.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct EvalReport {
     pub systems: Vec<SystemReport>,
     pub notes: Vec<String>,
+    /// The pipeline with components added one at a time (empty when not run).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ablation: Vec<AblationRow>,
+}
+
+/// One pipeline variant scored on one system.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AblationRow {
+    pub variant: String,
+    pub system: Option<GoldSystem>,
+    pub map: f64,
+    pub map_category: f64,
+    pub recall_at_10: f64,
+    pub notes_per_second: f64,
 }
 
 impl Default for EvalReport {
@@ -69,6 +89,7 @@ impl EvalReport {
     pub fn new() -> EvalReport {
         EvalReport {
             systems: Vec::new(),
+            ablation: Vec::new(),
             notes: GENERAL_NOTES.iter().map(|s| (*s).to_owned()).collect(),
         }
     }
@@ -106,6 +127,7 @@ impl EvalReport {
             predicted_codes: totals.ranked_codes,
             metrics: totals.metrics,
             at_threshold,
+            calibration: calibration(&labelled_scores(preds, gold, system), CALIBRATION_BINS),
         });
         &self.systems[self.systems.len() - 1]
     }

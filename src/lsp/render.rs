@@ -267,6 +267,7 @@ mod tests {
                 end: 6,
                 text: "T2DM".into(),
                 section: Section::Unknown,
+                basis: Default::default(),
             }],
             rules: vec![RuleNote {
                 kind: "use_additional".into(),
