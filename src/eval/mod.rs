@@ -7,7 +7,7 @@
 //! - [`GoldSet`]: doc id -> normalised gold codes, from CodiEsp D/P/X TSV files.
 //! - [`score_docs`], [`micro_at_threshold`], [`average_precision`]: the metrics.
 //! - [`EvalReport`]: per-system metrics and notes, written as JSON.
-//! - [`load_texts`]: the documents of a split; [`calibration()`]: score reliability.
+//! - [`load_texts`]: the documents of a split; [`calibration()`]: score reliability ([`reliability_svg`] draws it).
 
 mod calibration;
 mod error;

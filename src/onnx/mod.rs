@@ -1,6 +1,11 @@
 //! ONNX models run through ONNX Runtime (`ort`, loaded dynamically from the pinned library):
 //! the runtime and session pool, the sentence encoder, and the learned ranker's graph.
 
+pub mod graph;
+pub mod mlp;
+pub mod ranker;
 pub mod runtime;
 
+pub use mlp::{FitReport, Mlp, MlpConfig};
+pub use ranker::OnnxRanker;
 pub use runtime::{runtime_library, SessionPool};

@@ -4,6 +4,7 @@
 //! intra-op thread: the batch already uses every core, and letting ORT spawn its own pool on
 //! top would oversubscribe them.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 
@@ -57,8 +58,8 @@ pub struct SessionPool {
 
 impl SessionPool {
     /// Opens `model` `workers` times. Errors name the file and say how to get a good one.
+    /// A missing model file is reported before the runtime is loaded.
     pub fn open(library: &Path, model: &Path, workers: usize) -> Result<SessionPool> {
-        let environment = environment(library)?;
         if !model.is_file() {
             return Err(Error::Model {
                 path: model.to_path_buf(),
@@ -66,7 +67,20 @@ impl SessionPool {
             });
         }
         let bytes = std::fs::read(model).map_err(|e| Error::io(model, e))?;
+        let environment = environment(library)?;
         SessionPool::from_bytes(environment, model, &bytes, workers)
+    }
+
+    /// Opens a model held in memory; `name` stands for it in errors (its path when it came
+    /// from a file).
+    pub fn from_memory(
+        library: &Path,
+        name: &Path,
+        bytes: &[u8],
+        workers: usize,
+    ) -> Result<SessionPool> {
+        let environment = environment(library)?;
+        SessionPool::from_bytes(environment, name, bytes, workers)
     }
 
     fn from_bytes(
@@ -129,6 +143,28 @@ impl SessionPool {
             }
         }
         Ok(())
+    }
+
+    /// Reads something off one session (inputs, outputs, metadata); sessions are identical.
+    pub fn inspect<R>(&self, f: impl FnOnce(&Session) -> R) -> R {
+        let session = self.sessions[0].lock().unwrap_or_else(|p| p.into_inner());
+        f(&session)
+    }
+
+    /// The model's custom metadata (`metadata_props`), by key.
+    pub fn custom_metadata(&self) -> Result<BTreeMap<String, String>> {
+        let unreadable = |e: ort::Error| Error::Model {
+            path: self.path.clone(),
+            reason: format!("cannot read its metadata: {e}"),
+        };
+        self.inspect(|session| {
+            let metadata = session.metadata().map_err(unreadable)?;
+            let keys = metadata.custom_keys().map_err(unreadable)?;
+            Ok(keys
+                .into_iter()
+                .filter_map(|key| metadata.custom(&key).map(|value| (key, value)))
+                .collect())
+        })
     }
 
     /// Runs `f` on a free session: the calling rayon worker's own one when it is free.
