@@ -58,15 +58,15 @@ impl AssociationConfig {
 
 impl Default for AssociationConfig {
     fn default() -> Self {
-        // Tuned on CodiEsp dev: procedures gain from more, weaker phrases (their codes
-        // are rarely named in the note), diagnoses lose from them.
+        // Tuned on CodiEsp dev with the learned ranker: weak phrases add recall and the
+        // ranker learns how far to trust them (0.4 suited the logistic ranker better).
         AssociationConfig {
             max_words: 3,
             min_code_notes: 2,
             min_support: 2,
             diagnoses: PhraseLimits {
-                min_probability: 0.4,
-                per_code: 20,
+                min_probability: 0.15,
+                per_code: 60,
             },
             procedures: PhraseLimits {
                 min_probability: 0.2,

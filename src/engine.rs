@@ -12,13 +12,14 @@ use crate::associations::{Associations, ASSOCIATIONS_FILE};
 use crate::candidates::{mark_subsumed, Learned, Matcher, Mention};
 use crate::codeset::{CodeId, CodeKind, CodeSet, System};
 use crate::coding::{
-    Coding, Evidence, EvidenceBasis, RankerChoice, RuleNote, Setting, SuggestOptions, Suggestion, MAX_NOTE_CHARS,
+    Coding, Evidence, EvidenceBasis, RankerChoice, RuleNote, Setting, SuggestOptions, Suggestion,
+    MAX_NOTE_CHARS,
 };
 use crate::error::{Error, Result};
 use crate::index::{build_index, BuildOptions, BuildReport, LookupOptions, TermIndex};
 use crate::lexicon::Abbreviations;
 use crate::rank::{
-    is_diagnostic_section, CodePrior, Features, LexicalRanker, LinearRanker, Ranker,
+    is_diagnostic_section, CodePrior, Features, LearnedRanker, LexicalRanker, LinearRanker, Ranker,
 };
 use crate::rules::{self, RuleInput};
 use crate::text::{Assertion, Note};
@@ -139,7 +140,20 @@ impl Engine {
             CodePrior::default()
         };
         let lexical_ranker = select_ranker(&config.models)?;
-        let learned_ranker = None;
+        let ranker_path = config.models.join(LEARNED_RANKER_FILE);
+        // A present ranker file must load; its absence means ranking lexically.
+        let learned_ranker: Option<Box<dyn Ranker>> = if ranker_path.is_file() {
+            let library = crate::onnx::runtime_library(&Assets::new(&config.assets))?;
+            let workers = rayon::current_num_threads();
+            Some(Box::new(LearnedRanker::open(
+                &library,
+                &ranker_path,
+                workers,
+            )?))
+        } else {
+            tracing::warn!(path = %ranker_path.display(), "no learned ranker; ranking lexically");
+            None
+        };
         let associations_path = config.models.join(ASSOCIATIONS_FILE);
         let associations = if associations_path.is_file() {
             Associations::load(&associations_path)?
@@ -548,6 +562,9 @@ fn select_ranker(models: &std::path::Path) -> Result<Box<dyn Ranker>> {
         Ok(Box::new(LexicalRanker))
     }
 }
+
+/// File name of the learned (ONNX) ranker under `Config::models`.
+pub const LEARNED_RANKER_FILE: &str = "ranker.onnx";
 
 /// File name of the fitted lexical ranker under `Config::models`.
 pub const LEXICAL_RANKER_FILE: &str = "lexical_ranker.json";

@@ -101,9 +101,13 @@ enum Command {
         /// Gold doc<TAB>code files (CodiEsp D and P).
         #[arg(long, required = true)]
         gold: Vec<PathBuf>,
-        /// Directory receiving code_prior.json and lexical_ranker.json.
+        /// Directory receiving ranker.onnx, associations.json, code_prior.json and
+        /// lexical_ranker.json; or the path of ranker.onnx, the others written beside it.
         #[arg(long, default_value = "models")]
         out: PathBuf,
+        /// Seed of the learned ranker's initialisation and sample order.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
     },
     /// Write a phrase-lookup gold set sampled from an Alphabetic Index (CSV or XML).
     LookupDevset {
@@ -161,8 +165,10 @@ struct CodingArgs {
     /// Restrict to one system: icd10cm or icd10pcs.
     #[arg(long)]
     system: Option<String>,
-    #[arg(long, default_value_t = 50)]
-    top_k: usize,
+    /// Most suggestions per note (default 50; eval ranks up to 1000, as MAP is over the
+    /// whole ranking).
+    #[arg(long)]
+    top_k: Option<usize>,
     #[arg(long, default_value_t = 0.0)]
     min_score: f32,
     /// learned (the ONNX ranker, default) or lexical (the transparent logistic model).
@@ -195,7 +201,7 @@ impl CodingArgs {
         Ok(SuggestOptions {
             setting,
             systems,
-            top_k: self.top_k.clamp(1, 10_000),
+            top_k: self.top_k.unwrap_or(50).clamp(1, 10_000),
             min_score: self.min_score,
             ranker,
             ..SuggestOptions::default()
@@ -353,7 +359,12 @@ fn run(cli: Cli) -> chartcoder::Result<()> {
             Ok(())
         }
         Command::Eval(args) => eval(&config, args),
-        Command::Train { gold, texts, out } => train(&config, &gold, texts.as_deref(), &out),
+        Command::Train {
+            gold,
+            texts,
+            out,
+            seed,
+        } => train(&config, &gold, texts.as_deref(), &out, seed),
         Command::LookupDevset {
             from,
             sample,
@@ -612,7 +623,10 @@ fn code_all(
     engine: &Engine,
     texts: &[(String, String)],
     options: &SuggestOptions,
-) -> (Vec<(String, chartcoder::Result<chartcoder::coding::Coding>)>, f64) {
+) -> (
+    Vec<(String, chartcoder::Result<chartcoder::coding::Coding>)>,
+    f64,
+) {
     use rayon::prelude::*;
     let started = std::time::Instant::now();
     let codings = texts
@@ -658,9 +672,15 @@ fn ablation_variants(base: &SuggestOptions) -> Vec<(&'static str, SuggestOptions
     };
     vec![
         ("lexical only", with(false, false, RankerChoice::Lexical)),
-        ("+ encoder candidates", with(false, true, RankerChoice::Lexical)),
+        (
+            "+ encoder candidates",
+            with(false, true, RankerChoice::Lexical),
+        ),
         ("+ learned phrases", with(true, true, RankerChoice::Lexical)),
-        ("+ learned ranker (default)", with(true, true, RankerChoice::Learned)),
+        (
+            "+ learned ranker (default)",
+            with(true, true, RankerChoice::Learned),
+        ),
     ]
 }
 
@@ -676,12 +696,21 @@ fn eval(config: &Config, args: EvalArgs) -> chartcoder::Result<()> {
     use chartcoder::eval::{load_texts, score_docs, AblationRow, EvalReport, GoldSet};
     let fail = |e: chartcoder::eval::EvalError| Error::Command(e.to_string());
     let texts = load_texts(&args.texts).map_err(fail)?;
-    let options = args.coding.options()?;
+    let mut options = args.coding.options()?;
+    if args.coding.top_k.is_none() {
+        options.top_k = 1000;
+    }
     let engine = Engine::open(config.clone())?;
     let golds: Vec<(PathBuf, chartcoder::eval::GoldSystem, GoldSet)> = args
         .gold
         .iter()
-        .map(|p| Ok((p.clone(), gold_system(p), GoldSet::load_tsv(p).map_err(fail)?)))
+        .map(|p| {
+            Ok((
+                p.clone(),
+                gold_system(p),
+                GoldSet::load_tsv(p).map_err(fail)?,
+            ))
+        })
         .collect::<chartcoder::Result<_>>()?;
     let (codings, seconds) = code_all(&engine, &texts, &options);
     let preds = ranked_predictions(&codings);
@@ -748,10 +777,15 @@ fn eval(config: &Config, args: EvalArgs) -> chartcoder::Result<()> {
         let title = format!(
             "{system:?}: {} ranker on {}",
             engine.ranker(options.ranker).name(),
-            path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+            path.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
         );
-        std::fs::write(&svg, chartcoder::eval::reliability_svg(&r.calibration, &title))
-            .map_err(|e| Error::Command(format!("{}: {e}", svg.display())))?;
+        std::fs::write(
+            &svg,
+            chartcoder::eval::reliability_svg(&r.calibration, &title),
+        )
+        .map_err(|e| Error::Command(format!("{}: {e}", svg.display())))?;
     }
     if !args.no_ablation {
         println!("ablation (MAP / recall@10, notes/s):");
@@ -791,8 +825,22 @@ fn train(
     config: &Config,
     gold: &[PathBuf],
     texts: Option<&Path>,
-    out_dir: &Path,
+    out: &Path,
+    seed: u64,
 ) -> chartcoder::Result<()> {
+    let (out_dir, ranker_file) = if out.extension().is_some_and(|e| e == "onnx") {
+        let dir = out.parent().filter(|p| !p.as_os_str().is_empty());
+        (
+            dir.unwrap_or(Path::new(".")).to_path_buf(),
+            out.to_path_buf(),
+        )
+    } else {
+        (
+            out.to_path_buf(),
+            out.join(chartcoder::engine::LEARNED_RANKER_FILE),
+        )
+    };
+    let out_dir = out_dir.as_path();
     std::fs::create_dir_all(out_dir)
         .map_err(|e| Error::Command(format!("{}: {e}", out_dir.display())))?;
     let out = &out_dir.join(chartcoder::engine::CODE_PRIOR_FILE);
@@ -843,6 +891,17 @@ fn train(
     };
     let data = chartcoder::train::training_data(&engine, &set);
     let ranker = chartcoder::train::fit_linear(&data, &set.source);
+    let mlp_config = chartcoder::onnx::MlpConfig {
+        seed,
+        ..chartcoder::train::ranker_config()
+    };
+    let (mlp, onnx) = chartcoder::train::fit_mlp(&data, &mlp_config)?;
+    std::fs::write(&ranker_file, onnx)
+        .map_err(|e| Error::Command(format!("{}: {e}", ranker_file.display())))?;
+    eprintln!(
+        "learned ranker: {}",
+        serde_json::to_string(&mlp.report).unwrap_or_default()
+    );
     data.prior.save(out)?;
     let associations_path = out.with_file_name(chartcoder::associations::ASSOCIATIONS_FILE);
     data.associations.save(&associations_path)?;
@@ -853,7 +912,9 @@ fn train(
         serde_json::to_string_pretty(&data.report).unwrap_or_default()
     );
     eprintln!(
-        "prior -> {}, fitted lexical ranker -> {}",
+        "learned ranker -> {}, associations -> {}, prior -> {}, fitted lexical ranker -> {}",
+        ranker_file.display(),
+        associations_path.display(),
         out.display(),
         ranker_path.display()
     );

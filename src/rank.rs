@@ -287,6 +287,31 @@ impl Ranker for LinearRanker {
     }
 }
 
+/// The learned ranker: an MLP over [`FEATURE_NAMES`] exported as ONNX, run through ONNX
+/// Runtime, all of a note's candidates in one call.
+pub struct LearnedRanker {
+    model: crate::onnx::OnnxRanker,
+}
+
+impl LearnedRanker {
+    /// Opens `models/ranker.onnx`; the file must have been trained on exactly these features.
+    pub fn open(library: &Path, model: &Path, workers: usize) -> Result<LearnedRanker> {
+        let model = crate::onnx::OnnxRanker::open(library, model, workers, Some(&FEATURE_NAMES))?;
+        Ok(LearnedRanker { model })
+    }
+}
+
+impl Ranker for LearnedRanker {
+    fn name(&self) -> &str {
+        "learned-onnx"
+    }
+
+    fn score(&self, candidates: &[Features]) -> Result<Vec<f32>> {
+        let rows: Vec<[f32; FEATURE_COUNT]> = candidates.iter().map(Features::vector).collect();
+        self.model.score_batch(&rows)
+    }
+}
+
 pub fn sigmoid(x: f32) -> f32 {
     1.0 / (1.0 + (-x).exp())
 }

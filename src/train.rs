@@ -13,7 +13,8 @@ use crate::associations::{AssociationConfig, Associations};
 use crate::codeset::{normalize_code, CodeId, System};
 use crate::coding::SuggestOptions;
 use crate::engine::{Engine, LearnedPhrases};
-use crate::rank::{CodePrior, Features, LinearRanker, FEATURE_COUNT};
+use crate::onnx::{Mlp, MlpConfig};
+use crate::rank::{CodePrior, Features, LinearRanker, FEATURE_COUNT, FEATURE_NAMES};
 
 /// Cross-fitting folds (notes are assigned by position: note `i` is in fold `i % FOLDS`).
 pub const FOLDS: usize = 5;
@@ -168,6 +169,29 @@ pub fn training_data(engine: &Engine, set: &TrainingSet) -> TrainingData {
         rows,
         report,
     }
+}
+
+/// The learned ranker's shape and fitting, chosen on CodiEsp dev.
+pub fn ranker_config() -> MlpConfig {
+    MlpConfig {
+        hidden: vec![32, 16],
+        epochs: 200,
+        learning_rate: 3e-3,
+        l2: 1e-3,
+        batch_size: 64,
+        seed: 42,
+        validation_fraction: 0.1,
+        patience: 20,
+    }
+}
+
+/// The MLP ranker fitted on the rows (deterministic given `config.seed`), and its ONNX form.
+pub fn fit_mlp(data: &TrainingData, config: &MlpConfig) -> crate::Result<(Mlp, Vec<u8>)> {
+    let samples: Vec<([f32; FEATURE_COUNT], bool)> = data.rows.iter().map(Row::sample).collect();
+    let mlp = Mlp::fit(&samples, None, config)?;
+    let report = serde_json::to_string(&data.report).unwrap_or_default();
+    let onnx = mlp.to_onnx(&FEATURE_NAMES, &[("chartcoder.training_data", &report)])?;
+    Ok((mlp, onnx))
 }
 
 /// The logistic ranker fitted on the rows.

@@ -319,8 +319,3 @@ mod tests {
         assert!(!reliability_svg(&calibration(&[], 0), "x").is_empty());
     }
 }
-
-/// Placeholder until the plot lands (merge takes the real one).
-pub fn reliability_svg(_calibration: &Calibration, _title: &str) -> String {
-    String::new()
-}

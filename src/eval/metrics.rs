@@ -359,7 +359,11 @@ pub fn labelled_scores(
     for (doc, gold_codes) in gold.iter() {
         let ranked = rank(preds.get(doc).map_or(&[][..], Vec::as_slice), system);
         let mut matcher = Matcher::new(gold_codes, prefix);
-        out.extend(ranked.iter().map(|(code, score)| (*score, matcher.take(code))));
+        out.extend(
+            ranked
+                .iter()
+                .map(|(code, score)| (*score, matcher.take(code))),
+        );
     }
     out
 }

@@ -23,8 +23,8 @@ pub use calibration::{calibration, reliability_svg, Bin, Calibration};
 pub use error::EvalError;
 pub use gold::{normalise_code, GoldSet, GoldSystem};
 pub use metrics::{
-    average_precision, labelled_scores, looks_like_pcs, micro_at_threshold, round4, score_counts, score_docs,
-    DocMetrics, MicroCounts, RankedCode, ScoreCounts, RECALL_K,
+    average_precision, labelled_scores, looks_like_pcs, micro_at_threshold, round4, score_counts,
+    score_docs, DocMetrics, MicroCounts, RankedCode, ScoreCounts, RECALL_K,
 };
 pub use report::{AblationRow, EvalReport, SystemReport, ThresholdMetrics, NOTE_PCS_PREFIX};
 pub use texts::load_texts;
