@@ -107,6 +107,8 @@ pub struct LearnedMention {
     pub sentence: usize,
     pub probability: f32,
     pub support: u32,
+    /// Which learned phrase (a hash of its text), to tell phrases apart.
+    pub phrase: u64,
 }
 
 impl Associations {
@@ -252,6 +254,7 @@ impl Associations {
         let mut out = Vec::new();
         for phrase in phrases(note, self.max_words.max(1)) {
             if let Some(list) = self.phrases.get(&phrase.text) {
+                let id = phrase_id(&phrase.text);
                 for a in list {
                     out.push(LearnedMention {
                         system: a.system,
@@ -260,12 +263,20 @@ impl Associations {
                         sentence: phrase.sentence,
                         probability: a.probability,
                         support: a.support,
+                        phrase: id,
                     });
                 }
             }
         }
         out
     }
+}
+
+/// FNV-1a of the phrase text: stable across runs and platforms.
+fn phrase_id(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 struct Phrase {

@@ -59,6 +59,8 @@ pub struct Mention {
 pub struct Learned {
     pub probability: f32,
     pub support: u32,
+    /// Which phrase (see `LearnedMention::phrase`).
+    pub phrase: u64,
 }
 
 impl Mention {

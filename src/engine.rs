@@ -98,6 +98,7 @@ impl LearnedPhrases {
                     learned: Some(Learned {
                         probability: m.probability,
                         support: m.support,
+                        phrase: m.phrase,
                     }),
                 })
             })
@@ -218,9 +219,18 @@ impl Engine {
         text: &str,
         options: &SuggestOptions,
     ) -> Result<Coding> {
-        let (note, candidates) = self.candidates(text, options, &self.learned)?;
+        let (note, mut candidates) = self.candidates(text, options, &self.learned)?;
         let features: Vec<Features> = candidates.iter().map(|c| self.features(c)).collect();
-        let scores = self.ranker(options.ranker).score(&features)?;
+        let mut scores = self.ranker(options.ranker).score(&features)?;
+        self.words_lead_their_category(&candidates, &mut scores);
+        for (c, s) in candidates.iter_mut().zip(scores.iter_mut()) {
+            // A code also stated firmly elsewhere is not uncertain.
+            if c.assertion != Assertion::Uncertain {
+                c.rules.retain(|r| r.kind != UNCERTAIN_OUTPATIENT_RULE);
+            } else if c.rules.iter().any(|r| r.kind == UNCERTAIN_OUTPATIENT_RULE) {
+                *s *= UNCERTAIN_OUTPATIENT / UNCERTAIN_INPATIENT;
+            }
+        }
         let inputs: Vec<RuleInput> = candidates
             .iter()
             .zip(&scores)
@@ -249,6 +259,11 @@ impl Engine {
                 }
             })
             .filter(|s| s.score >= options.min_score)
+            // A code only a learned phrase suggests must be more than a long shot.
+            .filter(|s| {
+                s.score >= LEARNED_ONLY_MIN_SCORE
+                    || s.evidence.iter().any(|e| e.basis == EvidenceBasis::Term)
+            })
             .collect();
         suggestions.sort_by(|a, b| {
             b.score
@@ -299,6 +314,31 @@ impl Engine {
         Ok((note, candidates))
     }
 
+    /// Within a category the note's own words found, they lead: a code suggested only by
+    /// learned phrases (E11.9 beside E11.40 "with neuropathy") stays below the best code
+    /// the words support.
+    fn words_lead_their_category(&self, candidates: &[Candidate], scores: &mut [f32]) {
+        let category = |id: CodeId| {
+            let c = self.codes.get(id);
+            (c.system == System::Icd10cm).then(|| c.code.chars().take(3).collect::<String>())
+        };
+        let mut best: HashMap<String, f32> = HashMap::new();
+        for (c, &s) in candidates.iter().zip(scores.iter()) {
+            if let (true, Some(k)) = (c.has_lexical(), category(c.code)) {
+                let e = best.entry(k).or_insert(0.0);
+                *e = e.max(s);
+            }
+        }
+        for (c, s) in candidates.iter().zip(scores.iter_mut()) {
+            if c.has_lexical() {
+                continue;
+            }
+            if let Some(&lead) = category(c.code).and_then(|k| best.get(&k)) {
+                *s = s.min(lead * 0.95);
+            }
+        }
+    }
+
     /// Mentions grouped by code after the assertion rules: negated, family and hypothetical
     /// mentions name no diagnosis of the patient; history becomes a history code.
     fn collect_candidates(
@@ -308,21 +348,66 @@ impl Engine {
         setting: Setting,
     ) -> Vec<Candidate> {
         let mut by_code: BTreeMap<CodeId, Candidate> = BTreeMap::new();
+        // Codes the note's own words deny (or give to the family): no learned phrase brings
+        // them back. Lexical mentions come first, so this is complete before learned ones.
+        let mut denied: std::collections::HashSet<CodeId> = Default::default();
         for m in mentions {
             let assertion = note.assertion(m.first(), m.last());
+            if m.learned.is_some() {
+                let factor = match assertion {
+                    _ if denied.contains(&m.code) => continue,
+                    Assertion::Negated | Assertion::Hypothetical | Assertion::Family => continue,
+                    Assertion::Historical => 0.6,
+                    Assertion::Uncertain => UNCERTAIN_INPATIENT,
+                    Assertion::Present => 1.0,
+                };
+                // A past acute infarction is never an acute one (see below).
+                let acute_episode = {
+                    let code = &self.codes.get(m.code).code;
+                    code.starts_with("I21") || code.starts_with("I22")
+                };
+                if assertion == Assertion::Historical && acute_episode {
+                    continue;
+                }
+                let rule = (assertion == Assertion::Uncertain && setting == Setting::Outpatient)
+                    .then(uncertain_outpatient_rule);
+                add_mention(&mut by_code, m.code, m, assertion, factor, rule);
+                continue;
+            }
+            if matches!(
+                assertion,
+                Assertion::Negated | Assertion::Hypothetical | Assertion::Family
+            ) {
+                denied.insert(m.code);
+            }
             let (target, factor, rule) = match assertion {
                 Assertion::Negated | Assertion::Hypothetical => continue,
                 Assertion::Family | Assertion::Historical => {
                     let family = assertion == Assertion::Family;
                     let history = self.history_code(m.code, family);
                     if let Some(h) = history {
-                        let kind = if family { "family_history_of" } else { "history_of" };
+                        let kind = if family {
+                            "family_history_of"
+                        } else {
+                            "history_of"
+                        };
                         let rule = RuleNote {
                             kind: kind.into(),
-                            message: format!("stated as {}: {}", if family { "family history" } else { "history" }, self.codes.get(m.code).title),
+                            message: format!(
+                                "stated as {}: {}",
+                                if family { "family history" } else { "history" },
+                                self.codes.get(m.code).title
+                            ),
                             codes: vec![self.codes.get(m.code).display()],
                         };
-                        add_mention(&mut by_code, h, m.clone(), Assertion::Present, 0.9, Some(rule));
+                        add_mention(
+                            &mut by_code,
+                            h,
+                            m.clone(),
+                            Assertion::Present,
+                            0.9,
+                            Some(rule),
+                        );
                     }
                     // Family conditions are not the patient's; a past acute infarction is
                     // only its history code (I25.2), never an acute one.
@@ -335,18 +420,13 @@ impl Engine {
                     }
                     (m.code, 0.6, None)
                 }
-                Assertion::Uncertain => match setting {
-                    Setting::Inpatient => (m.code, 0.85, None),
-                    Setting::Outpatient => (
-                        m.code,
-                        0.3,
-                        Some(RuleNote {
-                            kind: "uncertain_outpatient".into(),
-                            message: "uncertain diagnoses are not coded in the outpatient setting; code the symptoms".into(),
-                            codes: Vec::new(),
-                        }),
-                    ),
-                },
+                // The setting scales the ranked score (see `suggest`), so the ranker sees the
+                // same features in both and outpatient can only rank an uncertain code lower.
+                Assertion::Uncertain => (
+                    m.code,
+                    UNCERTAIN_INPATIENT,
+                    (setting == Setting::Outpatient).then(uncertain_outpatient_rule),
+                ),
                 Assertion::Present => (m.code, 1.0, None),
             };
             add_mention(&mut by_code, target, m, assertion, factor, rule);
@@ -415,7 +495,14 @@ impl Engine {
     /// is dropped; a non-billable code becomes its unspecified billable code, or gets its
     /// 7th character.
     fn resolve_specificity(&self, candidates: Vec<Candidate>, lower: &str) -> Vec<Candidate> {
-        let ids: Vec<CodeId> = candidates.iter().map(|c| c.code).collect();
+        // Only the note's own words make a code more specific: a learned code never
+        // replaces a category found by its terms ("breast cancer" stays unspecified as to
+        // side even where coders most often coded the left breast).
+        let ids: Vec<CodeId> = candidates
+            .iter()
+            .filter(|c| c.has_lexical())
+            .map(|c| c.code)
+            .collect();
         let mut out: BTreeMap<CodeId, Candidate> = BTreeMap::new();
         // Learned support for a category also supports the more specific code found.
         let mut lent: Vec<(CodeId, Vec<Mention>)> = Vec::new();
@@ -492,6 +579,8 @@ impl Engine {
         };
         let lexical: Vec<&Mention> = c.mentions.iter().filter(|m| m.learned.is_none()).collect();
         let learned = c.mentions.iter().filter_map(|m| m.learned);
+        let phrases: HashMap<u64, f32> =
+            learned.clone().map(|l| (l.phrase, l.probability)).collect();
         let code = self.codes.get(c.code);
         Features {
             coverage: lexical.iter().map(|m| m.coverage).fold(0.0, f32::max),
@@ -515,6 +604,8 @@ impl Engine {
             procedure: self.codes.get(c.code).system == System::Icd10pcs,
             similarity: 0.0,
             encoder: false,
+            learned_any: 1.0 - phrases.values().map(|p| 1.0 - p).product::<f32>(),
+            learned_phrases: phrases.len(),
         }
     }
 
@@ -563,6 +654,24 @@ fn select_ranker(models: &std::path::Path) -> Result<Box<dyn Ranker>> {
     }
 }
 
+/// Score factor of an uncertain diagnosis: inpatient coding reports it as established;
+/// outpatient coding does not code it (it is kept, far down, with a rule note).
+const UNCERTAIN_INPATIENT: f32 = 0.85;
+const UNCERTAIN_OUTPATIENT: f32 = 0.3;
+const UNCERTAIN_OUTPATIENT_RULE: &str = "uncertain_outpatient";
+
+/// Lowest score of a suggestion whose only support is learned phrases.
+pub const LEARNED_ONLY_MIN_SCORE: f32 = 0.02;
+
+fn uncertain_outpatient_rule() -> RuleNote {
+    RuleNote {
+        kind: UNCERTAIN_OUTPATIENT_RULE.into(),
+        message: "uncertain diagnoses are not coded in the outpatient setting; code the symptoms"
+            .into(),
+        codes: Vec::new(),
+    }
+}
+
 /// File name of the learned (ONNX) ranker under `Config::models`.
 pub const LEARNED_RANKER_FILE: &str = "ranker.onnx";
 
@@ -581,9 +690,15 @@ struct Candidate {
 }
 
 impl Candidate {
+    fn has_lexical(&self) -> bool {
+        self.mentions.iter().any(|m| m.learned.is_none())
+    }
+
     fn merge(&mut self, other: Candidate) {
-        // The stronger reading decides the assertion.
-        if other.factor > self.factor {
+        // The stronger reading of the code's own words decides the assertion; learned
+        // phrases decide it only for a code no own words found.
+        let (mine, theirs) = (self.has_lexical(), other.has_lexical());
+        if (theirs && !mine) || (theirs == mine && other.factor > self.factor) {
             self.factor = other.factor;
             self.assertion = other.assertion;
         }

@@ -52,10 +52,14 @@ pub struct Features {
     pub similarity: f32,
     /// Proposed by the sentence encoder's nearest terms.
     pub encoder: bool,
+    /// Noisy-or of the distinct learned phrases' probabilities: 1 - Π(1 - p).
+    pub learned_any: f32,
+    /// Distinct learned phrases for the code.
+    pub learned_phrases: usize,
 }
 
 /// Number of entries of [`Features::vector`].
-pub const FEATURE_COUNT: usize = 24;
+pub const FEATURE_COUNT: usize = 26;
 
 /// Names of [`Features::vector`]'s entries, in order (the model card lists them).
 pub const FEATURE_NAMES: [&str; FEATURE_COUNT] = [
@@ -83,6 +87,8 @@ pub const FEATURE_NAMES: [&str; FEATURE_COUNT] = [
     "similarity",
     "encoder",
     "no_lexical_learned",
+    "learned_noisy_or",
+    "log_learned_phrases",
 ];
 
 impl Features {
@@ -113,6 +119,8 @@ impl Features {
             self.similarity,
             b(self.encoder),
             if self.lexical { 0.0 } else { self.learned },
+            self.learned_any,
+            (1.0 + self.learned_phrases as f32).ln(),
         ]
     }
 }

@@ -8,10 +8,10 @@ use chartcoder::assets::Assets;
 use chartcoder::onnx::graph::{Dim, Graph, Model, Node, ValueInfo};
 use chartcoder::onnx::mlp::{SplitMix64, META_FEATURE_COUNT, META_SEED};
 use chartcoder::onnx::{runtime_library, Mlp, MlpConfig, OnnxRanker};
-use chartcoder::rank::{LinearRanker, FEATURE_NAMES};
+use chartcoder::rank::{LinearRanker, FEATURE_COUNT, FEATURE_NAMES};
 use chartcoder::Error;
 
-const F: usize = 15;
+const F: usize = FEATURE_COUNT;
 
 fn library_or_skip() -> Option<PathBuf> {
     let assets = Assets::new(Path::new(env!("CARGO_MANIFEST_DIR")).join(".assets"));
@@ -108,7 +108,7 @@ fn ort_scores_equal_rust_predictions() {
     assert_eq!(ranker.feature_count(), F);
     assert_eq!(ranker.feature_names(), FEATURE_NAMES);
     assert_eq!(ranker.metadata()[META_SEED], "42");
-    assert_eq!(ranker.metadata()[META_FEATURE_COUNT], "15");
+    assert_eq!(ranker.metadata()[META_FEATURE_COUNT], F.to_string());
     assert_eq!(ranker.metadata()["trained_on"], "synthetic xor15");
 
     // Training rows, fresh rows and rows far outside the training range.
@@ -239,7 +239,7 @@ fn unusable_files_are_model_errors_naming_the_file() {
     assert_model_error(
         OnnxRanker::open(&library, &narrow, 1, Some(&FEATURE_NAMES)),
         &narrow,
-        "trained on 4 features, the engine computes 15",
+        &format!("trained on 4 features, the engine computes {F}"),
     );
     // Without expectations it loads, and says what it takes.
     let ranker = OnnxRanker::open(&library, &narrow, 1, None).unwrap();

@@ -447,13 +447,19 @@ fn uncertain_uti_depends_on_the_setting() {
             );
         }
     }
-    // Established diagnoses (without Excludes1 interplay) do not depend on the setting.
+    // Established diagnoses (without Excludes1 interplay) do not depend on the setting. A
+    // symptom integral to the uncertain UTI does: outpatient, the UTI is not coded, so the
+    // symptom is.
     let all_inpatient = all_coding(e, &text, Setting::Inpatient);
     let established: Vec<&Suggestion> = all_inpatient
         .suggestions
         .iter()
         .filter(|s| s.assertion == Assertion::Present)
-        .filter(|s| !s.rules.iter().any(|r| r.kind == "excludes1"))
+        .filter(|s| {
+            !s.rules
+                .iter()
+                .any(|r| r.kind == "excludes1" || r.kind == "integral_symptom")
+        })
         .collect();
     assert!(established.iter().any(|s| s.code == "J44.9"));
     for s in established {
