@@ -898,10 +898,12 @@ fn train(
     let (mlp, onnx) = chartcoder::train::fit_mlp(&data, &mlp_config)?;
     std::fs::write(&ranker_file, onnx)
         .map_err(|e| Error::Command(format!("{}: {e}", ranker_file.display())))?;
-    eprintln!(
-        "learned ranker: {}",
-        serde_json::to_string(&mlp.report).unwrap_or_default()
-    );
+    for member in &mlp {
+        eprintln!(
+            "learned ranker member: {}",
+            serde_json::to_string(&member.report).unwrap_or_default()
+        );
+    }
     data.prior.save(out)?;
     let associations_path = out.with_file_name(chartcoder::associations::ASSOCIATIONS_FILE);
     data.associations.save(&associations_path)?;

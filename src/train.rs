@@ -185,13 +185,30 @@ pub fn ranker_config() -> MlpConfig {
     }
 }
 
-/// The MLP ranker fitted on the rows (deterministic given `config.seed`), and its ONNX form.
-pub fn fit_mlp(data: &TrainingData, config: &MlpConfig) -> crate::Result<(Mlp, Vec<u8>)> {
+/// Networks averaged in the shipped ranker (seeds `seed`, `seed + 1`, ...).
+pub const ENSEMBLE: u64 = 5;
+
+/// The MLP ranker fitted on the rows: an ensemble of [`ENSEMBLE`] networks from consecutive
+/// seeds (deterministic given `config.seed`), and its ONNX form.
+pub fn fit_mlp(data: &TrainingData, config: &MlpConfig) -> crate::Result<(Vec<Mlp>, Vec<u8>)> {
     let samples: Vec<([f32; FEATURE_COUNT], bool)> = data.rows.iter().map(Row::sample).collect();
-    let mlp = Mlp::fit(&samples, None, config)?;
+    let members = (0..ENSEMBLE)
+        .into_par_iter()
+        .map(|i| {
+            let member = MlpConfig {
+                seed: config.seed.wrapping_add(i),
+                ..config.clone()
+            };
+            Mlp::fit(&samples, None, &member)
+        })
+        .collect::<crate::Result<Vec<Mlp>>>()?;
     let report = serde_json::to_string(&data.report).unwrap_or_default();
-    let onnx = mlp.to_onnx(&FEATURE_NAMES, &[("chartcoder.training_data", &report)])?;
-    Ok((mlp, onnx))
+    let onnx = Mlp::ensemble_to_onnx(
+        &members,
+        &FEATURE_NAMES,
+        &[("chartcoder.training_data", &report)],
+    )?;
+    Ok((members, onnx))
 }
 
 /// The logistic ranker fitted on the rows.
