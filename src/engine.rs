@@ -661,7 +661,7 @@ const UNCERTAIN_OUTPATIENT: f32 = 0.3;
 const UNCERTAIN_OUTPATIENT_RULE: &str = "uncertain_outpatient";
 
 /// Lowest score of a suggestion whose only support is learned phrases.
-pub const LEARNED_ONLY_MIN_SCORE: f32 = 0.02;
+pub const LEARNED_ONLY_MIN_SCORE: f32 = 0.01;
 
 fn uncertain_outpatient_rule() -> RuleNote {
     RuleNote {
