@@ -1,6 +1,13 @@
 //! ONNX models run through ONNX Runtime (`ort`, loaded dynamically from the pinned library):
-//! the runtime and session pool, the sentence encoder, and the learned ranker's graph.
+//! the runtime and session pool, the sentence encoder and its on-disk embedding store, and
+//! the learned ranker's graph.
 
+pub mod embeddings;
+pub mod encoder;
 pub mod runtime;
 
+pub use embeddings::EmbeddingStore;
+pub use encoder::{
+    sequence_key, Embedding, EncoderIdentity, EncoderTokenizer, SentenceEncoder, EMBEDDING_DIM,
+};
 pub use runtime::{runtime_library, SessionPool};
