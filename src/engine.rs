@@ -16,7 +16,9 @@ use crate::coding::{
     MAX_NOTE_CHARS,
 };
 use crate::error::{Error, Result};
-use crate::index::{build_index, BuildOptions, BuildReport, LookupOptions, TermIndex};
+use crate::index::{
+    build_index, BuildOptions, BuildReport, EncoderFiles, LookupOptions, TermIndex,
+};
 use crate::lexicon::Abbreviations;
 use crate::rank::{
     is_diagnostic_section, CodePrior, Features, LearnedRanker, LexicalRanker, LinearRanker, Ranker,
@@ -33,7 +35,18 @@ pub struct Config {
     pub models: PathBuf,
 }
 
+/// The encoder's tokenizer, relative to [`Config::models`].
+pub const TOKENIZER_FILE: &str = "minilm/tokenizer.json";
+
 impl Config {
+    /// The sentence encoder's files: the model in the assets, the tokenizer under `models`.
+    pub fn encoder_files(&self) -> EncoderFiles {
+        EncoderFiles {
+            assets: self.assets.clone(),
+            tokenizer: self.models.join(TOKENIZER_FILE),
+        }
+    }
+
     /// `$CHARTCODER_ASSETS` (default `.assets`) and `$CHARTCODER_INDEX` (default `index/default`).
     pub fn from_env() -> Config {
         Config {
@@ -131,6 +144,12 @@ impl Engine {
     pub fn open(config: Config) -> Result<Engine> {
         let (codes, abbreviations) = load_code_sets(&config)?;
         let index = TermIndex::open(&config.index, &codes)?;
+        if index.embeddings().is_none() {
+            return Err(Error::Index {
+                path: config.index.clone(),
+                reason: "built without term embeddings (lexical only)".into(),
+            });
+        }
         let matcher = Matcher::new(&index, &codes);
         let prior_path = config.models.join(CODE_PRIOR_FILE);
         // Without a prior every code weighs the same; the engine still works.
@@ -610,9 +629,14 @@ impl Engine {
     }
 
     /// Builds (or confirms up to date) the index at `config.index`.
+    /// The sentence encoder is always that of `config` (its assets and tokenizer).
     pub fn build_index(config: &Config, options: &BuildOptions) -> Result<BuildReport> {
         let (codes, abbreviations) = load_code_sets(config)?;
-        build_index(&config.index, &codes, &abbreviations, options)
+        let options = BuildOptions {
+            encoder: Some(config.encoder_files()),
+            ..options.clone()
+        };
+        build_index(&config.index, &codes, &abbreviations, &options)
     }
 
     /// Ranked codes for a phrase.

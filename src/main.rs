@@ -132,6 +132,10 @@ enum IndexCommand {
         /// Rebuild even if the index already holds exactly these inputs.
         #[arg(long)]
         force: bool,
+        /// Another index directory whose term embeddings are reused for identical texts
+        /// (the index being rebuilt is always reused). Repeatable.
+        #[arg(long, value_name = "DIR")]
+        reuse_embeddings: Vec<PathBuf>,
     },
     /// Print the index manifest.
     Info,
@@ -290,13 +294,19 @@ fn run(cli: Cli) -> chartcoder::Result<()> {
     let config = cli.paths.config();
     match cli.command {
         Command::Setup { no_index, extra } => setup(&config, no_index, extra),
-        Command::Index(IndexCommand::Build { extra, force }) => {
+        Command::Index(IndexCommand::Build {
+            extra,
+            force,
+            reuse_embeddings,
+        }) => {
             let report = Engine::build_index(
                 &config,
                 &BuildOptions {
                     extras: extra,
                     force,
                     progress: true,
+                    reuse_embeddings,
+                    ..BuildOptions::default()
                 },
             )?;
             print_build(&config, &report);
@@ -384,6 +394,7 @@ fn setup(config: &Config, no_index: bool, extra: Vec<PathBuf>) -> chartcoder::Re
                 extras: extra,
                 force: false,
                 progress: true,
+                ..BuildOptions::default()
             },
         )?;
         print_build(config, &report);
@@ -393,6 +404,12 @@ fn setup(config: &Config, no_index: bool, extra: Vec<PathBuf>) -> chartcoder::Re
 
 fn print_build(config: &Config, report: &chartcoder::index::BuildReport) {
     let m = &report.manifest;
+    if report.rebuilt && m.encoder.is_some() {
+        eprintln!(
+            "term embeddings: {} distinct texts ({} encoded, {} reused from a previous index)",
+            m.embedded_texts, report.embeddings_encoded, report.embeddings_reused
+        );
+    }
     eprintln!(
         "{} {}: {} documents; ICD-10-CM billable codes {}, ICD-10-PCS codes {}; extras: {}",
         if report.rebuilt {

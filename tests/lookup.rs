@@ -287,6 +287,7 @@ fn rebuild_is_idempotent_and_force_rebuilds() {
             extras: all_extras(),
             force: true,
             progress: false,
+            ..BuildOptions::default()
         },
     )
     .unwrap();

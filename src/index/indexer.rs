@@ -1,17 +1,24 @@
 //! Building the index: terms from the code sets and extra sources, de-duplicated, written to
 //! tantivy and the side table in a temporary directory that replaces the old index only
-//! once complete (a failed build never leaves a half index behind).
+//! once complete (a failed build never leaves a half index behind). With an encoder, every
+//! kept term's text is embedded (identical token sequences once) into `embeddings.bin`.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use tantivy::doc;
 
 use super::{schema, Analyzer, Manifest, SideTableFile, ANALYZER_NAME, INDEX_FORMAT};
+use crate::assets::{Assets, MINILM};
 use crate::codeset::{CodeSet, System};
 use crate::error::{Error, Result};
 use crate::lexicon::{code_set_terms, load_extra, Abbreviations, ExtraSource, Term};
+use crate::onnx::embeddings::EMBEDDINGS_FILE;
+use crate::onnx::{
+    sequence_key, Embedding, EmbeddingStore, EncoderIdentity, EncoderTokenizer, SentenceEncoder,
+};
 
 #[derive(Debug, Default, Clone)]
 pub struct BuildOptions {
@@ -19,6 +26,31 @@ pub struct BuildOptions {
     /// Rebuild even when the manifest says the same inputs are already indexed.
     pub force: bool,
     pub progress: bool,
+    /// The sentence encoder that embeds every term. `None` builds a lexical-only index,
+    /// which [`crate::engine::Engine::open`] refuses; `chartcoder index build` always sets it.
+    pub encoder: Option<EncoderFiles>,
+    /// Other index directories whose term embeddings may be reused for identical texts (the
+    /// index being rebuilt is always tried first). Stores of another encoder are ignored.
+    pub reuse_embeddings: Vec<PathBuf>,
+}
+
+/// Where the sentence encoder's files are.
+#[derive(Debug, Clone)]
+pub struct EncoderFiles {
+    /// Assets directory holding the runtime and `minilm/model.onnx`.
+    pub assets: PathBuf,
+    /// `models/minilm/tokenizer.json`.
+    pub tokenizer: PathBuf,
+}
+
+impl EncoderFiles {
+    /// The identity (file hashes) without starting ONNX Runtime.
+    fn identity(&self) -> Result<EncoderIdentity> {
+        let model = Assets::new(&self.assets).path(MINILM)?;
+        // Checks the tokenizer loads before hashing it.
+        EncoderTokenizer::open(&self.tokenizer)?;
+        EncoderIdentity::of_files(&model, &self.tokenizer)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -26,6 +58,10 @@ pub struct BuildReport {
     pub manifest: Manifest,
     /// False when the existing index already held exactly these inputs.
     pub rebuilt: bool,
+    /// Distinct term texts run through the encoder by this build.
+    pub embeddings_encoded: usize,
+    /// Distinct term texts whose vectors came from a previous store.
+    pub embeddings_reused: usize,
 }
 
 pub fn build_index(
@@ -41,6 +77,10 @@ pub fn build_index(
         terms.extend(extra_terms);
         extras.push(source);
     }
+    let encoder_identity = match &options.encoder {
+        Some(files) => Some(files.identity()?),
+        None => None,
+    };
     let planned = Manifest {
         format: INDEX_FORMAT,
         chartcoder_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -51,6 +91,8 @@ pub fn build_index(
         icd10cm_billable_codes: codes.count(System::Icd10cm, true),
         icd10pcs_codes: codes.count(System::Icd10pcs, false),
         documents_by_source: HashMap::new(),
+        encoder: encoder_identity,
+        embedded_texts: 0,
     };
     if !options.force {
         if let Ok(existing) = Manifest::read(dir) {
@@ -58,6 +100,8 @@ pub fn build_index(
                 return Ok(BuildReport {
                     manifest: existing,
                     rebuilt: false,
+                    embeddings_encoded: 0,
+                    embeddings_reused: 0,
                 });
             }
         }
@@ -113,9 +157,21 @@ pub fn build_index(
         serde_json::to_vec(&side).map_err(|e| Error::Command(format!("serialising terms: {e}")))?;
     std::fs::write(&side_path, side_json).map_err(|e| Error::io(&side_path, e))?;
 
+    let (mut embedded_texts, mut encoded, mut reused) = (0, 0, 0);
+    if let (Some(files), Some(identity)) = (&options.encoder, &planned.encoder) {
+        let texts: Vec<&str> = kept.iter().map(|t| t.text.as_str()).collect();
+        let mut reuse = vec![dir.to_path_buf()];
+        reuse.extend(options.reuse_embeddings.iter().cloned());
+        let store;
+        (store, encoded, reused) = embed_terms(files, identity, &texts, &reuse, options.progress)?;
+        embedded_texts = store.vectors();
+        store.write(&building.join(EMBEDDINGS_FILE))?;
+    }
+
     let manifest = Manifest {
         documents: kept.len(),
         documents_by_source: by_source,
+        embedded_texts,
         ..planned
     };
     let manifest_path = building.join("manifest.json");
@@ -130,6 +186,8 @@ pub fn build_index(
     Ok(BuildReport {
         manifest,
         rebuilt: true,
+        embeddings_encoded: encoded,
+        embeddings_reused: reused,
     })
 }
 
@@ -145,6 +203,111 @@ fn same_inputs(a: &Manifest, b: &Manifest) -> bool {
         && a.code_sets == b.code_sets
         && extras(a) == extras(b)
         && a.abbreviations == b.abbreviations
+        && a.encoder == b.encoder
+}
+
+/// Embeds every term text: tokenized once, identical token sequences embedded once, vectors
+/// of sequences already in a `reuse` index's store (same encoder) taken from it, the rest run
+/// through the model in length-sorted batches on every rayon worker (one ONNX session each);
+/// then clustered and quantised into the store. Returns the store and how many distinct texts
+/// were encoded and reused.
+fn embed_terms(
+    files: &EncoderFiles,
+    identity: &EncoderIdentity,
+    texts: &[&str],
+    reuse: &[PathBuf],
+    progress: bool,
+) -> Result<(EmbeddingStore, usize, usize)> {
+    let started = Instant::now();
+    let sequences = EncoderTokenizer::open(&files.tokenizer)?.tokenize(texts)?;
+    let mut distinct: HashMap<&[u32], u32> = HashMap::with_capacity(sequences.len());
+    let mut unique: Vec<&[u32]> = Vec::new();
+    let term_vector: Vec<u32> = sequences
+        .iter()
+        .map(|s| {
+            *distinct.entry(s.as_slice()).or_insert_with(|| {
+                unique.push(s);
+                (unique.len() - 1) as u32
+            })
+        })
+        .collect();
+    let keys: Vec<u64> = unique.iter().map(|s| sequence_key(s)).collect();
+
+    let previous: Vec<EmbeddingStore> = reuse
+        .iter()
+        .filter_map(|d| {
+            let store = EmbeddingStore::open(&d.join(EMBEDDINGS_FILE)).ok()?;
+            (store.identity() == identity).then_some(store)
+        })
+        .collect();
+    let known: Vec<HashMap<u64, u32>> = previous.iter().map(|s| s.key_positions()).collect();
+    let mut vectors: Vec<Option<Embedding>> = keys
+        .iter()
+        .map(|k| {
+            previous
+                .iter()
+                .zip(&known)
+                .find_map(|(store, map)| store.stored_embedding(*map.get(k)?))
+        })
+        .collect();
+    drop(known);
+    drop(previous);
+    let missing: Vec<usize> = (0..vectors.len())
+        .filter(|&i| vectors[i].is_none())
+        .collect();
+    let reused = vectors.len() - missing.len();
+
+    let mut encode_seconds = 0.0;
+    let workers = rayon::current_num_threads();
+    if !missing.is_empty() {
+        let encoder =
+            SentenceEncoder::open(&Assets::new(&files.assets), &files.tokenizer, workers)?;
+        if encoder.identity() != identity {
+            return Err(Error::Command(
+                "the encoder files changed during the build; build again".into(),
+            ));
+        }
+        let bar = if progress {
+            let bar = ProgressBar::new(missing.len() as u64);
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{spinner} embedding {pos}/{len} term texts [{bar:40}] {per_sec} {eta}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            bar
+        } else {
+            ProgressBar::hidden()
+        };
+        let todo: Vec<Vec<u32>> = missing.iter().map(|&i| unique[i].to_vec()).collect();
+        let encode_started = Instant::now();
+        let encoded = encoder.encode_tokens(&todo, &|n| bar.inc(n as u64))?;
+        encode_seconds = encode_started.elapsed().as_secs_f64();
+        bar.finish_and_clear();
+        for (i, embedding) in missing.iter().zip(encoded) {
+            vectors[*i] = Some(embedding);
+        }
+    }
+    let vectors: Vec<Embedding> = vectors.into_iter().flatten().collect();
+    if vectors.len() != unique.len() {
+        return Err(Error::Command("a term text got no embedding".into()));
+    }
+    let cluster_started = Instant::now();
+    let store = EmbeddingStore::build(identity.clone(), &vectors, term_vector, keys)?;
+    tracing::info!(
+        terms = texts.len(),
+        distinct = unique.len(),
+        reused,
+        encoded = missing.len(),
+        workers,
+        encode_seconds,
+        texts_per_second = missing.len() as f64 / encode_seconds.max(1e-9),
+        cluster_seconds = cluster_started.elapsed().as_secs_f64(),
+        lists = store.lists(),
+        total_seconds = started.elapsed().as_secs_f64(),
+        "term embeddings computed"
+    );
+    Ok((store, missing.len(), reused))
 }
 
 /// Drops terms that analyse to the same words for the same code (the first source wins:

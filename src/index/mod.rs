@@ -1,8 +1,9 @@
 //! The tantivy index of code descriptors and synonyms: one document per (code, term,
 //! source), plus a side table of each term's analysed words used for re-scoring.
 //!
-//! Layout of an index directory: tantivy's files, `terms.json` (the side table) and
-//! `manifest.json` (what the index holds: code-set versions, extra sources, counts).
+//! Layout of an index directory: tantivy's files, `terms.json` (the side table),
+//! `embeddings.bin` (one sentence embedding per term, see [`crate::onnx::embeddings`]) and
+//! `manifest.json` (what the index holds: code-set versions, extra sources, encoder, counts).
 
 mod analyzer;
 mod indexer;
@@ -19,13 +20,15 @@ use tantivy::schema::{
 use crate::codeset::{CodeId, CodeSet, CodeSetVersion, System};
 use crate::error::{Error, Result};
 use crate::lexicon::{ExtraSource, Source};
+use crate::onnx::embeddings::EMBEDDINGS_FILE;
+use crate::onnx::{EmbeddingStore, EncoderIdentity};
 
 pub use analyzer::{clinical_analyzer, Analyzer, ANALYZER_NAME};
-pub use indexer::{build_index, BuildOptions, BuildReport};
+pub use indexer::{build_index, BuildOptions, BuildReport, EncoderFiles};
 pub use query::{is_filler, is_procedure_word, LookupHit, LookupOptions, TermMatch};
 
 /// Bumped whenever the schema, analyzer or side table changes meaning.
-pub const INDEX_FORMAT: u32 = 4;
+pub const INDEX_FORMAT: u32 = 5;
 /// Longest query accepted by lookup, in characters.
 pub const MAX_QUERY_CHARS: usize = 2_000;
 
@@ -68,6 +71,13 @@ pub struct Manifest {
     pub icd10cm_billable_codes: usize,
     pub icd10pcs_codes: usize,
     pub documents_by_source: HashMap<String, usize>,
+    /// The sentence encoder that embedded the terms (`None`: a lexical-only index).
+    /// Defaults keep manifests of older formats readable, so they fail on `format`.
+    #[serde(default)]
+    pub encoder: Option<EncoderIdentity>,
+    /// Distinct term texts embedded (terms that tokenize identically share a vector).
+    #[serde(default)]
+    pub embedded_texts: usize,
 }
 
 impl Manifest {
@@ -178,6 +188,7 @@ pub struct TermIndex {
     pub side: SideTable,
     pub manifest: Manifest,
     pub(crate) analyzer: Analyzer,
+    embeddings: Option<EmbeddingStore>,
 }
 
 impl TermIndex {
@@ -203,6 +214,10 @@ impl TermIndex {
         let file: SideTableFile = serde_json::from_slice(&bytes)
             .map_err(|e| unusable(format!("corrupt terms.json: {e}")))?;
         let side = SideTable::from_file(file, codes, dir)?;
+        let embeddings = match &manifest.encoder {
+            Some(identity) => Some(open_embeddings(dir, identity, side.terms.len())?),
+            None => None,
+        };
         Ok(TermIndex {
             dir: dir.to_path_buf(),
             reader,
@@ -210,7 +225,14 @@ impl TermIndex {
             side,
             manifest,
             analyzer: Analyzer::new(),
+            embeddings,
         })
+    }
+
+    /// One embedding per term (term ids as in [`SideTable::terms`]); `None` for an index
+    /// built without an encoder.
+    pub fn embeddings(&self) -> Option<&EmbeddingStore> {
+        self.embeddings.as_ref()
     }
 
     pub fn dir(&self) -> &Path {
@@ -220,4 +242,27 @@ impl TermIndex {
     pub fn analyzer(&self) -> &Analyzer {
         &self.analyzer
     }
+}
+
+/// The index's embedding store, checked against the manifest: same encoder, one vector per term.
+fn open_embeddings(dir: &Path, identity: &EncoderIdentity, terms: usize) -> Result<EmbeddingStore> {
+    let path = dir.join(EMBEDDINGS_FILE);
+    if !path.is_file() {
+        return Err(Error::Index {
+            path: dir.to_path_buf(),
+            reason: format!("{EMBEDDINGS_FILE} is missing"),
+        });
+    }
+    let store = EmbeddingStore::open(&path)?;
+    store.expect_encoder(identity)?;
+    if store.len() != terms {
+        return Err(Error::Index {
+            path: path.clone(),
+            reason: format!(
+                "{} term embeddings for {terms} terms in terms.json",
+                store.len()
+            ),
+        });
+    }
+    Ok(store)
 }
