@@ -52,6 +52,10 @@ pub struct Mention {
     pub subsumed: bool,
     /// Found by a phrase learned from coded notes, not by the code's own terms.
     pub learned: Option<Learned>,
+    /// Cosine of the mention's text and the term's embedding (0 when not computed).
+    pub similarity: f32,
+    /// Found as the sentence encoder's nearest term to another mention's text.
+    pub from_encoder: bool,
 }
 
 /// What a learned phrase says of its code (see `crate::associations`).
@@ -64,6 +68,11 @@ pub struct Learned {
 }
 
 impl Mention {
+    /// Found by the words of one of the code's own terms.
+    pub fn is_term(&self) -> bool {
+        self.learned.is_none() && !self.from_encoder
+    }
+
     pub fn first(&self) -> usize {
         self.tokens.first().copied().unwrap_or(0)
     }
@@ -408,6 +417,8 @@ impl Matcher {
             words: present.len(),
             subsumed: false,
             learned: None,
+            similarity: 0.0,
+            from_encoder: false,
         })
     }
 }

@@ -20,6 +20,7 @@ use crate::index::{
     build_index, BuildOptions, BuildReport, EncoderFiles, LookupOptions, TermIndex,
 };
 use crate::lexicon::Abbreviations;
+use crate::onnx::SentenceEncoder;
 use crate::rank::{
     is_diagnostic_section, CodePrior, Features, LearnedRanker, LexicalRanker, LinearRanker, Ranker,
 };
@@ -71,6 +72,8 @@ pub struct Engine {
     learned_ranker: Option<Box<dyn Ranker>>,
     prior: CodePrior,
     learned: LearnedPhrases,
+    /// The sentence encoder for mention texts (its term embeddings are in the index).
+    encoder: Option<SentenceEncoder>,
     /// (condition, family?) -> history code; the answer depends only on the code sets.
     history_codes: std::sync::RwLock<HashMap<(CodeId, bool), Option<CodeId>>>,
 }
@@ -113,6 +116,8 @@ impl LearnedPhrases {
                         support: m.support,
                         phrase: m.phrase,
                     }),
+                    similarity: 0.0,
+                    from_encoder: false,
                 })
             })
             .collect()
@@ -144,12 +149,18 @@ impl Engine {
     pub fn open(config: Config) -> Result<Engine> {
         let (codes, abbreviations) = load_code_sets(&config)?;
         let index = TermIndex::open(&config.index, &codes)?;
-        if index.embeddings().is_none() {
+        let Some(store) = index.embeddings() else {
             return Err(Error::Index {
                 path: config.index.clone(),
                 reason: "built without term embeddings (lexical only)".into(),
             });
-        }
+        };
+        let encoder = SentenceEncoder::open(
+            &Assets::new(&config.assets),
+            &config.models.join(TOKENIZER_FILE),
+            rayon::current_num_threads(),
+        )?;
+        store.expect_encoder(encoder.identity())?;
         let matcher = Matcher::new(&index, &codes);
         let prior_path = config.models.join(CODE_PRIOR_FILE);
         // Without a prior every code weighs the same; the engine still works.
@@ -191,6 +202,7 @@ impl Engine {
             learned_ranker,
             prior,
             learned,
+            encoder: Some(encoder),
             history_codes: Default::default(),
         })
     }
@@ -324,6 +336,8 @@ impl Engine {
         };
         mentions.retain(wanted);
         let mut mentions = mark_subsumed(mentions);
+        self.encode_mentions(&note, &mut mentions, options.components.encoder_candidates)?;
+        mentions.retain(wanted);
         if options.components.learned_phrases {
             mentions.extend(learned.mentions(&note).into_iter().filter(wanted));
         }
@@ -331,6 +345,100 @@ impl Engine {
         let candidates = self.collect_candidates(&note, mentions, options.setting);
         let candidates = self.resolve_specificity(candidates, &lower);
         Ok((note, candidates))
+    }
+
+    /// The sentence encoder over the note's term mentions: each mention's similarity to
+    /// its term, and (with `add`) the codes of the terms nearest in meaning to the weakest
+    /// readings, which the words alone matched only in part.
+    fn encode_mentions(&self, note: &Note, mentions: &mut Vec<Mention>, add: bool) -> Result<()> {
+        let (Some(encoder), Some(store)) = (&self.encoder, self.index.embeddings()) else {
+            return Ok(());
+        };
+        // Distinct compact spans, strongest reading first; scattered matches are no phrase.
+        let mut spans: Vec<((usize, usize), f32)> = Vec::new();
+        let mut order: Vec<&Mention> = mentions
+            .iter()
+            .filter(|m| m.last() - m.first() < m.words + 3)
+            .collect();
+        order.sort_by(|a, b| {
+            a.subsumed
+                .cmp(&b.subsumed)
+                .then(b.coverage.total_cmp(&a.coverage))
+                .then(a.first().cmp(&b.first()))
+        });
+        for m in order {
+            let span = (m.first(), m.last());
+            if !spans.iter().any(|(s, _)| *s == span) {
+                spans.push((span, m.coverage));
+            }
+            if spans.len() == ENCODED_SPANS {
+                break;
+            }
+        }
+        if spans.is_empty() {
+            return Ok(());
+        }
+        let texts: Vec<String> = spans
+            .iter()
+            .map(|((first, last), _)| {
+                let (start, end) = (note.tokens[*first].start, note.tokens[*last].end);
+                note.slice(start, end.min(start + 200))
+            })
+            .collect();
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let embeddings = encoder.encode(&refs)?;
+        let at: HashMap<(usize, usize), usize> = spans
+            .iter()
+            .enumerate()
+            .map(|(i, (s, _))| (*s, i))
+            .collect();
+        for m in mentions.iter_mut() {
+            if let Some(&i) = at.get(&(m.first(), m.last())) {
+                m.similarity = store.cosine(m.term, &embeddings[i]);
+            }
+        }
+        if !add {
+            return Ok(());
+        }
+        let mut weakest: Vec<usize> = (0..spans.len()).filter(|&i| spans[i].1 < 0.999).collect();
+        weakest.sort_by(|&a, &b| spans[a].1.total_cmp(&spans[b].1));
+        weakest.truncate(NEAREST_SPANS);
+        let mut found = Vec::new();
+        for i in weakest {
+            let (first, last) = spans[i].0;
+            let Some(reading) = mentions
+                .iter()
+                .find(|m| (m.first(), m.last()) == (first, last))
+            else {
+                continue;
+            };
+            for (term, similarity) in store.nearest(&embeddings[i], NEAREST_TERMS) {
+                let Some(t) = self.index.side.terms.get(term as usize) else {
+                    continue;
+                };
+                let known = mentions
+                    .iter()
+                    .any(|m| m.code == t.code && (m.first(), m.last()) == (first, last));
+                if similarity < ENCODER_MIN_SIMILARITY || known {
+                    continue;
+                }
+                found.push(Mention {
+                    term,
+                    code: t.code,
+                    tokens: reading.tokens.clone(),
+                    sentence: reading.sentence,
+                    section: reading.section,
+                    coverage: 0.0,
+                    words: 0,
+                    subsumed: false,
+                    learned: None,
+                    similarity,
+                    from_encoder: true,
+                });
+            }
+        }
+        mentions.extend(found);
+        Ok(())
     }
 
     /// Within a category the note's own words found, they lead: a code suggested only by
@@ -372,7 +480,7 @@ impl Engine {
         let mut denied: std::collections::HashSet<CodeId> = Default::default();
         for m in mentions {
             let assertion = note.assertion(m.first(), m.last());
-            if m.learned.is_some() {
+            if !m.is_term() {
                 let factor = match assertion {
                     _ if denied.contains(&m.code) => continue,
                     Assertion::Negated | Assertion::Hypothetical | Assertion::Family => continue,
@@ -530,11 +638,8 @@ impl Engine {
                 .iter()
                 .find(|&&other| other != c.code && self.codes.is_within(other, c.code))
             {
-                let learned: Vec<Mention> = c
-                    .mentions
-                    .into_iter()
-                    .filter(|m| m.learned.is_some())
-                    .collect();
+                let learned: Vec<Mention> =
+                    c.mentions.into_iter().filter(|m| !m.is_term()).collect();
                 if !learned.is_empty() {
                     lent.push((specific, learned));
                 }
@@ -589,14 +694,20 @@ impl Engine {
             let mut s: Vec<usize> = c
                 .mentions
                 .iter()
-                .filter(|m| m.learned.is_some() == learned)
+                .filter(|m| {
+                    if learned {
+                        m.learned.is_some()
+                    } else {
+                        m.is_term()
+                    }
+                })
                 .map(|m| m.sentence)
                 .collect();
             s.sort_unstable();
             s.dedup();
             s.len()
         };
-        let lexical: Vec<&Mention> = c.mentions.iter().filter(|m| m.learned.is_none()).collect();
+        let lexical: Vec<&Mention> = c.mentions.iter().filter(|m| m.is_term()).collect();
         let learned = c.mentions.iter().filter_map(|m| m.learned);
         let phrases: HashMap<u64, f32> =
             learned.clone().map(|l| (l.phrase, l.probability)).collect();
@@ -621,8 +732,8 @@ impl Engine {
             precision: self.prior.precision(&self.codes, c.code),
             billable: self.codes.get(c.code).billable,
             procedure: self.codes.get(c.code).system == System::Icd10pcs,
-            similarity: 0.0,
-            encoder: false,
+            similarity: c.mentions.iter().map(|m| m.similarity).fold(0.0, f32::max),
+            encoder: c.mentions.iter().any(|m| m.from_encoder),
             learned_any: 1.0 - phrases.values().map(|p| 1.0 - p).product::<f32>(),
             learned_phrases: phrases.len(),
         }
@@ -684,6 +795,14 @@ const UNCERTAIN_INPATIENT: f32 = 0.85;
 const UNCERTAIN_OUTPATIENT: f32 = 0.3;
 const UNCERTAIN_OUTPATIENT_RULE: &str = "uncertain_outpatient";
 
+/// Term mentions embedded per note (the encoder is the costliest step: ~2 ms a mention).
+const ENCODED_SPANS: usize = 24;
+/// Weakest readings whose nearest terms are looked up, and how many terms each.
+const NEAREST_SPANS: usize = 8;
+const NEAREST_TERMS: usize = 5;
+/// Cosine from which a nearest term's code becomes a candidate.
+const ENCODER_MIN_SIMILARITY: f32 = 0.8;
+
 /// Lowest score of a suggestion whose only support is learned phrases.
 pub const LEARNED_ONLY_MIN_SCORE: f32 = 0.01;
 
@@ -715,7 +834,7 @@ struct Candidate {
 
 impl Candidate {
     fn has_lexical(&self) -> bool {
-        self.mentions.iter().any(|m| m.learned.is_none())
+        self.mentions.iter().any(Mention::is_term)
     }
 
     fn merge(&mut self, other: Candidate) {
@@ -765,21 +884,30 @@ fn add_mention(
 fn evidence(note: &Note, mentions: &[Mention]) -> Vec<Evidence> {
     // Weak partial readings are not shown as evidence beside a strong one; learned phrases
     // are the evidence only of codes that no term of their own found.
-    let lexical = mentions.iter().any(|m| m.learned.is_none());
+    let lexical = mentions.iter().any(Mention::is_term);
+    let learned_any = mentions.iter().any(|m| m.learned.is_some());
     let best = mentions.iter().map(|m| m.coverage).fold(0.0, f32::max);
     let best_learned = mentions
         .iter()
         .filter_map(|m| m.learned)
         .map(|l| l.probability)
         .fold(0.0, f32::max);
+    let best_similar = mentions
+        .iter()
+        .filter(|m| m.from_encoder)
+        .map(|m| m.similarity)
+        .fold(0.0, f32::max);
     let strong = |m: &&Mention| match m.learned {
-        None => m.coverage >= 0.8 * best,
         Some(l) => !lexical && l.probability >= 0.8 * best_learned,
+        None if m.from_encoder => !lexical && !learned_any && m.similarity >= best_similar - 0.05,
+        None => m.coverage >= 0.8 * best,
     };
     let basis = if lexical {
         EvidenceBasis::Term
-    } else {
+    } else if learned_any {
         EvidenceBasis::Learned
+    } else {
+        EvidenceBasis::Similar
     };
     let mut spans: Vec<(usize, usize, usize)> = mentions
         .iter()

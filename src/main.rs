@@ -881,8 +881,22 @@ fn train(
     // Candidates do not depend on the prior or ranker: open without either, so a stale
     // model never stands in the way of retraining.
     let mut config = config.clone();
-    config.models = std::env::temp_dir().join(format!("chartcoder-train-{}", std::process::id()));
-    let engine = Engine::open(config)?;
+    let bare = std::env::temp_dir().join(format!("chartcoder-train-{}", std::process::id()));
+    // The encoder's tokenizer is part of the engine, not a trained model: it comes along.
+    let tokenizer = bare.join(chartcoder::engine::TOKENIZER_FILE);
+    if let Some(dir) = tokenizer.parent() {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::Command(format!("{}: {e}", dir.display())))?;
+    }
+    std::fs::copy(
+        config.models.join(chartcoder::engine::TOKENIZER_FILE),
+        &tokenizer,
+    )
+    .map_err(|e| Error::Command(format!("{}: {e}", tokenizer.display())))?;
+    config.models = bare.clone();
+    let engine = Engine::open(config);
+    let _ = std::fs::remove_dir_all(&bare);
+    let engine = engine?;
     let notes = chartcoder::eval::load_texts(texts).map_err(|e| Error::Command(e.to_string()))?;
     let mut by_doc: std::collections::HashMap<String, std::collections::HashSet<(System, String)>> =
         Default::default();

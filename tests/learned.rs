@@ -134,6 +134,9 @@ fn models_with_ranker(bytes: &[u8]) -> tempfile::TempDir {
         }
     }
     std::fs::write(dir.path().join(LEARNED_RANKER_FILE), bytes).expect("write");
+    let tokenizer = dir.path().join(chartcoder::engine::TOKENIZER_FILE);
+    std::fs::create_dir_all(tokenizer.parent().expect("parent")).expect("mkdir");
+    std::fs::copy(models.join(chartcoder::engine::TOKENIZER_FILE), &tokenizer).expect("copy");
     dir
 }
 
