@@ -709,7 +709,7 @@ impl Engine {
         };
         let lexical: Vec<&Mention> = c.mentions.iter().filter(|m| m.is_term()).collect();
         let learned = c.mentions.iter().filter_map(|m| m.learned);
-        let phrases: HashMap<u64, f32> =
+        let phrases: BTreeMap<u64, f32> =
             learned.clone().map(|l| (l.phrase, l.probability)).collect();
         let code = self.codes.get(c.code);
         Features {
