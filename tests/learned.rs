@@ -183,10 +183,13 @@ fn a_broken_or_foreign_ranker_file_is_a_clear_error_naming_it() {
     }
 }
 
-fn codiesp_train() -> Option<(
+/// Training notes (id, text) and their gold codes by note.
+type CodedNotes = (
     Vec<(String, String)>,
     HashMap<String, HashSet<(System, String)>>,
-)> {
+);
+
+fn codiesp_train() -> Option<CodedNotes> {
     let dir = common::root().join("../shared/data/codiesp/train");
     if !dir.is_dir() {
         eprintln!("skipping: {} is absent", dir.display());
