@@ -489,11 +489,9 @@ impl Engine {
                     Assertion::Present => 1.0,
                 };
                 // A past acute infarction is never an acute one (see below).
-                let acute_episode = {
-                    let code = &self.codes.get(m.code).code;
-                    code.starts_with("I21") || code.starts_with("I22")
-                };
-                if assertion == Assertion::Historical && acute_episode {
+                if assertion == Assertion::Historical
+                    && is_acute_infarction(&self.codes.get(m.code).code)
+                {
                     continue;
                 }
                 let rule = (assertion == Assertion::Uncertain && setting == Setting::Outpatient)
@@ -538,10 +536,7 @@ impl Engine {
                     }
                     // Family conditions are not the patient's; a past acute infarction is
                     // only its history code (I25.2), never an acute one.
-                    let acute_episode = {
-                        let code = &self.codes.get(m.code).code;
-                        code.starts_with("I21") || code.starts_with("I22")
-                    };
+                    let acute_episode = is_acute_infarction(&self.codes.get(m.code).code);
                     if family || (acute_episode && history.is_some()) {
                         continue;
                     }
@@ -585,7 +580,7 @@ impl Engine {
             return None;
         }
         // A past myocardial infarction has its own code in chapter I, not a Z code.
-        if !family && (c.code.starts_with("I21") || c.code.starts_with("I22")) {
+        if !family && is_acute_infarction(&c.code) {
             return self.codes.id(System::Icd10cm, "I252");
         }
         let query = format!(
@@ -794,6 +789,11 @@ fn select_ranker(models: &std::path::Path) -> Result<Box<dyn Ranker>> {
 const UNCERTAIN_INPATIENT: f32 = 0.85;
 const UNCERTAIN_OUTPATIENT: f32 = 0.3;
 const UNCERTAIN_OUTPATIENT_RULE: &str = "uncertain_outpatient";
+
+/// An acute (I21) or subsequent (I22) myocardial infarction: in the past, it is I25.2.
+fn is_acute_infarction(code: &str) -> bool {
+    code.starts_with("I21") || code.starts_with("I22")
+}
 
 /// Term mentions embedded per note (the encoder is the costliest step: ~2 ms a mention).
 const ENCODED_SPANS: usize = 24;

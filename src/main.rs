@@ -903,10 +903,9 @@ fn train(
     for path in gold {
         let set =
             chartcoder::eval::GoldSet::load_tsv(path).map_err(|e| Error::Command(e.to_string()))?;
-        let system = if path.to_string_lossy().ends_with("P.tsv") {
-            System::Icd10pcs
-        } else {
-            System::Icd10cm
+        let system = match gold_system(path) {
+            chartcoder::eval::GoldSystem::Procedures => System::Icd10pcs,
+            chartcoder::eval::GoldSystem::Diagnoses => System::Icd10cm,
         };
         for (doc, codes) in set.iter() {
             by_doc
