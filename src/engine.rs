@@ -336,8 +336,12 @@ impl Engine {
         };
         mentions.retain(wanted);
         let mut mentions = mark_subsumed(mentions);
-        self.encode_mentions(&note, &mut mentions, options.components.encoder_candidates)?;
-        mentions.retain(wanted);
+        // The lexical ranker is the fast path: its features are the words', so the
+        // encoder (most of a note's cost) does not run for it.
+        if options.ranker == RankerChoice::Learned {
+            self.encode_mentions(&note, &mut mentions, options.components.encoder_candidates)?;
+            mentions.retain(wanted);
+        }
         if options.components.learned_phrases {
             mentions.extend(learned.mentions(&note).into_iter().filter(wanted));
         }

@@ -690,12 +690,15 @@ fn ablation_variants(base: &SuggestOptions) -> Vec<(&'static str, SuggestOptions
     vec![
         ("lexical only", with(false, false, RankerChoice::Lexical)),
         (
-            "+ encoder candidates",
-            with(false, true, RankerChoice::Lexical),
+            "+ learned phrases (lexical ranker)",
+            with(true, false, RankerChoice::Lexical),
         ),
-        ("+ learned phrases", with(true, true, RankerChoice::Lexical)),
         (
-            "+ learned ranker (default)",
+            "+ encoder, learned ranker",
+            with(true, false, RankerChoice::Learned),
+        ),
+        (
+            "+ encoder candidates (default)",
             with(true, true, RankerChoice::Learned),
         ),
     ]
@@ -810,7 +813,7 @@ fn eval(config: &Config, args: EvalArgs) -> chartcoder::Result<()> {
             let (codings, seconds) = code_all(&engine, &texts, &variant_options);
             let preds = ranked_predictions(&codings);
             let rate = texts.len() as f64 / seconds.max(1e-9);
-            let mut line = format!("  {variant:<28}");
+            let mut line = format!("  {variant:<36}");
             for (_, system, gold) in &golds {
                 let m = score_docs(&preds, gold, Some(*system));
                 line.push_str(&format!(
@@ -919,8 +922,10 @@ fn train(
         gold: &by_doc,
         source,
     };
-    let data = chartcoder::train::training_data(&engine, &set);
-    let ranker = chartcoder::train::fit_linear(&data, &set.source);
+    let data = chartcoder::train::training_data(&engine, &set, RankerChoice::Learned);
+    // The lexical ranker is fitted on its own pipeline's rows (no encoder features).
+    let lexical_data = chartcoder::train::training_data(&engine, &set, RankerChoice::Lexical);
+    let ranker = chartcoder::train::fit_linear(&lexical_data, &set.source);
     let mlp_config = chartcoder::onnx::MlpConfig {
         seed,
         ..chartcoder::train::ranker_config()

@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::associations::{AssociationConfig, Associations};
 use crate::codeset::{normalize_code, CodeId, System};
-use crate::coding::SuggestOptions;
+use crate::coding::{RankerChoice, SuggestOptions};
 use crate::engine::{Engine, LearnedPhrases};
 use crate::onnx::{Mlp, MlpConfig};
 use crate::rank::{CodePrior, Features, LinearRanker, FEATURE_COUNT, FEATURE_NAMES};
@@ -71,9 +71,13 @@ fn is_hit(gold: &HashSet<(System, String)>, code: &str, system: System) -> bool 
             }))
 }
 
-/// Candidates of every training note with cross-fitted features.
-pub fn training_data(engine: &Engine, set: &TrainingSet) -> TrainingData {
-    let options = SuggestOptions::default();
+/// Candidates of every training note with cross-fitted features, as the pipeline that
+/// `ranker` selects produces them (the lexical one runs without the encoder).
+pub fn training_data(engine: &Engine, set: &TrainingSet, ranker: RankerChoice) -> TrainingData {
+    let options = SuggestOptions {
+        ranker,
+        ..SuggestOptions::default()
+    };
     let fold = |doc: usize| doc % FOLDS;
     let config = AssociationConfig::default();
     let fit_associations = |held_out: Option<usize>| {

@@ -225,7 +225,7 @@ fn training_is_deterministic_given_the_seed_and_the_result_loads() {
         gold: &gold,
         source: "test".into(),
     };
-    let data = training_data(e, &set);
+    let data = training_data(e, &set, RankerChoice::Learned);
     assert!(data.report.positives > 0 && data.report.candidates > data.report.positives);
     let config = |seed| MlpConfig {
         seed,
@@ -269,4 +269,28 @@ fn learned_phrases_round_trip_through_their_file() {
     std::fs::write(&path, "{ not json").expect("write");
     let err = chartcoder::associations::Associations::load(&path).expect_err("corrupt");
     assert!(err.to_string().contains("chartcoder train"), "{err}");
+}
+
+#[test]
+fn the_lexical_ranker_runs_without_the_sentence_encoder() {
+    let Some(e) = engine() else { return };
+    let with = |ranker| SuggestOptions {
+        ranker,
+        ..SuggestOptions::default()
+    };
+    let learned = e
+        .candidate_features(NOTE, &with(RankerChoice::Learned))
+        .expect("features");
+    assert!(
+        learned.iter().any(|(_, f)| f.similarity > 0.5),
+        "the default pipeline measures mention-to-term similarity"
+    );
+    let lexical = e
+        .candidate_features(NOTE, &with(RankerChoice::Lexical))
+        .expect("features");
+    assert!(!lexical.is_empty());
+    assert!(
+        lexical.iter().all(|(_, f)| f.similarity == 0.0 && !f.encoder),
+        "the lexical fast path never runs the encoder"
+    );
 }
