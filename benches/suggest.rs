@@ -16,7 +16,7 @@ use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use chartcoder::coding::{SuggestOptions, MAX_NOTE_CHARS};
+use chartcoder::coding::{RankerChoice, SuggestOptions, MAX_NOTE_CHARS};
 use chartcoder::engine::Engine;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use rayon::prelude::*;
@@ -64,6 +64,11 @@ fn bench(c: &mut Criterion) {
         return;
     };
     let options = SuggestOptions::default();
+    // The fast path: the transparent ranker, no sentence encoder.
+    let lexical = SuggestOptions {
+        ranker: RankerChoice::Lexical,
+        ..SuggestOptions::default()
+    };
 
     let note_path = root().join("tests/fixtures/notes/discharge-summary.txt");
     let note = std::fs::read_to_string(&note_path).expect("fixture note");
@@ -84,50 +89,60 @@ fn bench(c: &mut Criterion) {
 
     let mut single = c.benchmark_group("suggest");
     single.throughput(Throughput::Elements(1));
-    single.bench_function("discharge_summary", |b| {
-        b.iter(|| {
-            engine
-                .suggest(None, black_box(&note), &options)
-                .expect("suggest")
-        })
-    });
+    for (name, options) in [
+        ("discharge_summary", &options),
+        ("discharge_summary_lexical", &lexical),
+    ] {
+        single.bench_function(name, |b| {
+            b.iter(|| {
+                engine
+                    .suggest(None, black_box(&note), options)
+                    .expect("suggest")
+            })
+        });
+    }
     single.finish();
 
     let Some(notes) = background_notes() else {
         return;
     };
     let chars: usize = notes.iter().map(|n| n.chars().count()).sum();
-    let code_all = || -> usize {
+    let code_all = |options: &SuggestOptions| -> usize {
         notes
             .par_iter()
             .map(|n| {
                 engine
-                    .suggest(None, black_box(n), &options)
+                    .suggest(None, black_box(n), options)
                     .map_or(0, |c| c.suggestions.len())
             })
             .sum()
     };
-    // One untimed pass: sanity and a plain notes/s figure.
-    let started = Instant::now();
-    let suggestions = code_all();
-    let seconds = started.elapsed().as_secs_f64();
-    assert!(suggestions > 0, "the background notes yield no suggestions");
-    eprintln!(
-        "background: {} notes ({} chars, mean {:.0}) on {} threads: {:.2} s, {:.1} notes/s, {:.1} suggestions/note",
-        notes.len(),
-        chars,
-        chars as f64 / notes.len() as f64,
-        rayon::current_num_threads(),
-        seconds,
-        notes.len() as f64 / seconds,
-        suggestions as f64 / notes.len() as f64
-    );
+    for (name, options) in [("default", &options), ("lexical", &lexical)] {
+        // One untimed pass: sanity and a plain notes/s figure.
+        let started = Instant::now();
+        let suggestions = code_all(options);
+        let seconds = started.elapsed().as_secs_f64();
+        assert!(suggestions > 0, "the background notes yield no suggestions");
+        eprintln!(
+            "background ({name}): {} notes ({} chars, mean {:.0}) on {} threads: {:.2} s, {:.1} notes/s, {:.1} suggestions/note",
+            notes.len(),
+            chars,
+            chars as f64 / notes.len() as f64,
+            rayon::current_num_threads(),
+            seconds,
+            notes.len() as f64 / seconds,
+            suggestions as f64 / notes.len() as f64
+        );
+    }
 
     let mut batch = c.benchmark_group("suggest_batch");
     batch.throughput(Throughput::Elements(notes.len() as u64));
     batch.sample_size(10);
     batch.measurement_time(Duration::from_secs(45));
-    batch.bench_function("codiesp_background", |b| b.iter(code_all));
+    batch.bench_function("codiesp_background", |b| b.iter(|| code_all(&options)));
+    batch.bench_function("codiesp_background_lexical", |b| {
+        b.iter(|| code_all(&lexical))
+    });
     batch.finish();
 }
 

@@ -290,7 +290,9 @@ fn the_lexical_ranker_runs_without_the_sentence_encoder() {
         .expect("features");
     assert!(!lexical.is_empty());
     assert!(
-        lexical.iter().all(|(_, f)| f.similarity == 0.0 && !f.encoder),
+        lexical
+            .iter()
+            .all(|(_, f)| f.similarity == 0.0 && !f.encoder),
         "the lexical fast path never runs the encoder"
     );
 }
