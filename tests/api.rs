@@ -307,6 +307,21 @@ fn suggest_answers_the_engines_coding() {
         suggestions.iter().all(|s| s["system"] == "icd10pcs"),
         "{coding}"
     );
+    // The lexical fast path answers as the engine's lexical ranker does.
+    let r = h.post("/v1/suggest", &json!({"text": text, "ranker": "lexical"}));
+    assert_eq!(r.status, 200, "{}", r.text);
+    let parsed: chartcoder::coding::Coding = serde_json::from_str(&r.text).expect("a Coding");
+    let lexical = SuggestOptions {
+        ranker: chartcoder::coding::RankerChoice::Lexical,
+        ..SuggestOptions::default()
+    };
+    assert!(parsed == engine.suggest(None, &text, &lexical).expect("suggest"));
+    assert!(
+        parsed.suggestions != direct.suggestions,
+        "the two rankers differ"
+    );
+    h.post("/v1/suggest", &json!({"text": "x", "ranker": "bm25"}))
+        .assert_error(422, "invalid_input");
     h.post("/v1/suggest", &json!({"text": "x", "setting": "ambulance"}))
         .assert_error(422, "invalid_input");
     h.post("/v1/suggest", &json!({"text": "x", "systems": ["icd9"]}))
