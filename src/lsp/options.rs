@@ -2,7 +2,7 @@
 //!
 //! ```json
 //! {"coder": "ana", "codesHeading": "Codes:", "setting": "outpatient",
-//!  "minScore": 0.01, "topK": 50, "debounceMs": 150}
+//!  "ranker": "lexical", "minScore": 0.01, "topK": 50, "debounceMs": 150}
 //! ```
 //!
 //! Every field is optional. A field of the wrong type is ignored (with a log line) rather than
@@ -13,7 +13,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::codes_block::DEFAULT_HEADING;
-use crate::coding::{Setting, SuggestOptions};
+use crate::coding::{RankerChoice, Setting, SuggestOptions};
 
 /// Suggestions below this score are not shown unless the client asks (`minScore`): the
 /// engine ranks every candidate it finds, and the long tail of near-zero scores would bury
@@ -62,6 +62,10 @@ impl ClientOptions {
         }) {
             options.suggest.setting = setting;
         }
+        // "lexical": the fast path without the sentence encoder, for slow machines.
+        if let Some(ranker) = field(value, "ranker", |v| RankerChoice::parse(v.as_str()?)) {
+            options.suggest.ranker = ranker;
+        }
         if let Some(min) = field(value, "minScore", |v| {
             v.as_f64().filter(|m| (0.0..=1.0).contains(m))
         }) {
@@ -105,6 +109,7 @@ mod tests {
             "coder": "ana",
             "codesHeading": 3,
             "setting": "outpatient",
+            "ranker": "lexical",
             "minScore": 7,
             "topK": 20,
             "debounceMs": 0
@@ -112,11 +117,14 @@ mod tests {
         assert_eq!(options.coder, "ana");
         assert_eq!(options.codes_heading, "Codes:");
         assert_eq!(options.suggest.setting, Setting::Outpatient);
+        assert_eq!(options.suggest.ranker, RankerChoice::Lexical);
         assert_eq!(options.suggest.min_score, DEFAULT_MIN_SCORE);
         assert_eq!(options.suggest.top_k, 20);
         assert_eq!(options.debounce, Duration::ZERO);
         let odd = ClientOptions::from_json(Some(&serde_json::json!("not an object")));
         assert_eq!(odd.coder, "editor");
         assert_eq!(odd.suggest.top_k, SuggestOptions::default().top_k);
+        let unknown = ClientOptions::from_json(Some(&serde_json::json!({"ranker": "bm25"})));
+        assert_eq!(unknown.suggest.ranker, RankerChoice::Learned);
     }
 }
