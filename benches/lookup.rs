@@ -1,8 +1,10 @@
-//! Phrase-lookup latency on the full index (`index/default`, built by `chartcoder setup`).
+//! Phrase-lookup latency through `Engine::lookup` (words, and the sentence encoder when they
+//! match poorly) on `index/default`, built by `chartcoder setup`.
 //!
 //! The phrases are 200 drawn deterministically (fixed seed) from the CMS Alphabetic Index
 //! CSV in `../shared` when present, else a built-in list. Before timing, the bench checks
-//! that lookup answers correctly and prints per-phrase latency percentiles and hit@5.
+//! that lookup answers correctly and prints per-phrase latency percentiles, hit@5 and how
+//! many phrases consulted the encoder.
 //!
 //! Run: `cargo bench --bench lookup`.
 
@@ -10,11 +12,14 @@ use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use chartcoder::assets::{self, Assets};
 use chartcoder::codeset::{CodeSet, System};
-use chartcoder::index::{LookupOptions, TermIndex};
-use chartcoder::lexicon::{phrase_gold, Abbreviations};
+use chartcoder::engine::Engine;
+use chartcoder::index::{LookupOptions, SIMILAR_BELOW};
+use chartcoder::lexicon::phrase_gold;
 use criterion::{criterion_group, criterion_main, Criterion};
+
+#[path = "../tests/common/mod.rs"]
+mod common;
 
 const PHRASES: usize = 200;
 const SEED: u64 = 20_261_125;
@@ -55,32 +60,8 @@ const BUILTIN: &[&str] = &[
     "hemodialysis",
 ];
 
-struct Loaded {
-    codes: CodeSet,
-    abbreviations: Abbreviations,
-    index: TermIndex,
-}
-
-fn load() -> Option<Loaded> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let index_dir = root.join("index/default");
-    let assets = Assets::new(root.join(".assets"));
-    if !index_dir.join("manifest.json").is_file() || assets.path(assets::ICD10CM_TABULAR).is_err() {
-        eprintln!(
-            "lookup bench skipped: no full index at {} (run `chartcoder setup` or `scripts/setup`)",
-            index_dir.display()
-        );
-        return None;
-    }
-    let codes = CodeSet::load(&assets).expect("code sets load");
-    let abbreviations = Abbreviations::load(&assets.path(assets::ABBREVIATIONS).expect("present"))
-        .expect("abbreviations load");
-    let index = TermIndex::open(&index_dir, &codes).expect("index/default opens");
-    Some(Loaded {
-        codes,
-        abbreviations,
-        index,
-    })
+fn load() -> Option<Engine> {
+    common::open_engine_or_skip()
 }
 
 /// (phrase, expected codes) — expected codes only for phrases from the Alphabetic Index.
@@ -110,21 +91,33 @@ fn phrases(codes: &CodeSet) -> Vec<(String, Vec<String>)> {
         .collect()
 }
 
-fn top_codes(l: &Loaded, query: &str, k: usize) -> Vec<String> {
+fn top_codes(l: &Engine, query: &str, k: usize) -> Vec<String> {
     let options = LookupOptions {
         top_k: k,
         ..LookupOptions::default()
     };
-    l.index
-        .lookup(query, &l.codes, &l.abbreviations, &options)
+    l.lookup(query, &options)
         .unwrap_or_else(|e| panic!("lookup {query:?}: {e}"))
-        .iter()
-        .map(|h| l.codes.get(h.code).display())
+        .into_iter()
+        .map(|s| s.code)
         .collect()
 }
 
+/// Does the phrase consult the encoder (its best lexical score is below the gate)?
+fn consults_encoder(l: &Engine, query: &str) -> bool {
+    let options = LookupOptions {
+        top_k: 1,
+        ..LookupOptions::default()
+    };
+    l.index
+        .lookup(query, &l.codes, &l.abbreviations, &options)
+        .map_or(true, |hits| {
+            hits.first().is_none_or(|h| h.score < SIMILAR_BELOW)
+        })
+}
+
 /// Correctness before speed: a fast wrong answer is not a result.
-fn check(l: &Loaded) {
+fn check(l: &Engine) {
     let chest = top_codes(l, "acute chest pain", 5);
     assert!(
         chest.iter().any(|c| c.starts_with("R07")),
@@ -166,10 +159,16 @@ fn bench_lookup(c: &mut Criterion) {
         }
     }
     times.sort();
+    let encoded = phrases
+        .iter()
+        .filter(|(text, _)| consults_encoder(&l, text))
+        .count();
     eprintln!(
-        "single pass over {} phrases: p50 {:?}, p95 {:?}, max {:?}; hit@5 {}/{} ({:.1}%)",
+        "single pass over {} phrases: p50 {:?}, p90 {:?}, p95 {:?}, max {:?}; hit@5 {}/{} ({:.1}%); \
+         encoder consulted for {encoded}",
         times.len(),
         percentile(&times, 0.5),
+        percentile(&times, 0.9),
         percentile(&times, 0.95),
         times[times.len() - 1],
         hits,
@@ -188,22 +187,12 @@ fn bench_lookup(c: &mut Criterion) {
         b.iter(|| {
             let query = &phrases[i % phrases.len()].0;
             i += 1;
-            black_box(
-                l.index
-                    .lookup(black_box(query), &l.codes, &l.abbreviations, &options)
-                    .expect("lookup"),
-            )
+            black_box(l.lookup(black_box(query), &options).expect("lookup"))
         })
     });
     for query in ["acute chest pain", "DM2 with neuropathy"] {
         group.bench_function(query, |b| {
-            b.iter(|| {
-                black_box(
-                    l.index
-                        .lookup(black_box(query), &l.codes, &l.abbreviations, &options)
-                        .expect("lookup"),
-                )
-            })
+            b.iter(|| black_box(l.lookup(black_box(query), &options).expect("lookup")))
         });
     }
     let pcs_only = LookupOptions {
@@ -213,14 +202,11 @@ fn bench_lookup(c: &mut Criterion) {
     group.bench_function("resection of appendix (icd10pcs only)", |b| {
         b.iter(|| {
             black_box(
-                l.index
-                    .lookup(
-                        black_box("resection of appendix percutaneous endoscopic approach"),
-                        &l.codes,
-                        &l.abbreviations,
-                        &pcs_only,
-                    )
-                    .expect("lookup"),
+                l.lookup(
+                    black_box("resection of appendix percutaneous endoscopic approach"),
+                    &pcs_only,
+                )
+                .expect("lookup"),
             )
         })
     });

@@ -749,11 +749,28 @@ impl Engine {
         build_index(&config.index, &codes, &abbreviations, &options)
     }
 
-    /// Ranked codes for a phrase.
+    /// Ranked codes for a phrase: its words, and, when they match poorly, the terms nearest
+    /// in meaning (the sentence encoder; without an encoder or term embeddings, words only).
+    /// Every front end (CLI, HTTP, LSP) looks up through here.
     pub fn lookup(&self, query: &str, options: &LookupOptions) -> Result<Vec<CodeSuggestion>> {
-        let hits = self
-            .index
-            .lookup(query, &self.codes, &self.abbreviations, options)?;
+        let similar = |text: &str| -> Result<Vec<(u32, f32)>> {
+            let (Some(encoder), Some(store)) = (&self.encoder, self.index.embeddings()) else {
+                return Ok(Vec::new());
+            };
+            Ok(match encoder.encode(&[text])?.first() {
+                Some(embedding) => {
+                    store.nearest_probing(embedding, LOOKUP_NEAREST_TERMS, LOOKUP_PROBES)
+                }
+                None => Vec::new(),
+            })
+        };
+        let hits = self.index.lookup_with(
+            query,
+            &self.codes,
+            &self.abbreviations,
+            options,
+            Some(&similar),
+        )?;
         Ok(hits
             .into_iter()
             .map(|h| {
@@ -806,6 +823,15 @@ const NEAREST_SPANS: usize = 8;
 const NEAREST_TERMS: usize = 5;
 /// Cosine from which a nearest term's code becomes a candidate.
 const ENCODER_MIN_SIMILARITY: f32 = 0.8;
+
+/// Terms nearest in meaning to a looked-up phrase that join its lexical candidates (10 and
+/// 50 give the same dev-set hit@5; 5 loses 0.003).
+const LOOKUP_NEAREST_TERMS: usize = 10;
+
+/// Inverted lists scanned for a looked-up phrase's nearest terms (of 928 in
+/// `index/default`): a third of the store's default 96, for a third of the time (about
+/// 0.4 ms instead of 1.1 ms), dev-set hit@5 0.717 either way.
+const LOOKUP_PROBES: usize = 32;
 
 /// Lowest score of a suggestion whose only support is learned phrases.
 pub const LEARNED_ONLY_MIN_SCORE: f32 = 0.01;

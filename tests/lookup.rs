@@ -6,13 +6,19 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use chartcoder::codeset::CodeSet;
+use std::cell::Cell;
+
+use chartcoder::codeset::{CodeSet, System};
+use chartcoder::engine::Engine;
 use chartcoder::index::{
     build_index, BuildOptions, LookupOptions, Manifest, TermIndex, INDEX_FORMAT, MAX_QUERY_CHARS,
+    SIMILAR_BELOW, SIMILAR_WEIGHT,
 };
 use chartcoder::lexicon::Abbreviations;
 use chartcoder::Error;
 use proptest::prelude::*;
+
+mod common;
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -257,7 +263,7 @@ fn system_filter_and_top_k() {
             &f.codes,
             &f.abbreviations,
             &LookupOptions {
-                systems: vec![chartcoder::codeset::System::Icd10pcs],
+                systems: vec![System::Icd10pcs],
                 ..LookupOptions::default()
             },
         )
@@ -578,6 +584,103 @@ proptest! {
     }
 }
 
+impl Fixture {
+    /// The id of some term of `code` (a displayed code).
+    fn term_of(&self, code: &str) -> u32 {
+        let at = self
+            .index
+            .side
+            .terms
+            .iter()
+            .position(|t| self.codes.get(t.code).display() == code)
+            .unwrap_or_else(|| panic!("no term of {code} in the fixture"));
+        u32::try_from(at).unwrap()
+    }
+}
+
+/// Lookup with a stand-in for the encoder: `nearest` is what it answers, and whether it was
+/// asked is recorded.
+fn lookup_similar(
+    f: &Fixture,
+    query: &str,
+    options: &LookupOptions,
+    nearest: &[(u32, f32)],
+    asked: &Cell<bool>,
+) -> Vec<(String, f32)> {
+    let similar = |_: &str| -> chartcoder::Result<Vec<(u32, f32)>> {
+        asked.set(true);
+        Ok(nearest.to_vec())
+    };
+    f.index
+        .lookup_with(query, &f.codes, &f.abbreviations, options, Some(&similar))
+        .unwrap()
+        .into_iter()
+        .map(|h| (f.codes.get(h.code).display(), h.score))
+        .collect()
+}
+
+#[test]
+fn similar_terms_answer_only_when_the_words_match_poorly() {
+    let f = shared();
+    let asked = Cell::new(false);
+    let options = LookupOptions::default();
+    let hypertension = f.term_of("I10");
+
+    // No word of the query is known: the nearest term in meaning answers, scored
+    // SIMILAR_WEIGHT × cosine.
+    let hits = lookup_similar(f, "zzzz qqqq", &options, &[(hypertension, 0.9)], &asked);
+    assert!(
+        asked.get(),
+        "a query with no lexical match consults the encoder"
+    );
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    assert_eq!(hits[0].0, "I10");
+    assert!((hits[0].1 - SIMILAR_WEIGHT * 0.9).abs() < 1e-4, "{hits:?}");
+
+    // A query the words explain well is answered by them alone, as by `lookup`.
+    asked.set(false);
+    let query = "Type 1 diabetes mellitus with ketoacidosis with coma";
+    let fused = lookup_similar(f, query, &options, &[(hypertension, 1.0)], &asked);
+    assert!(
+        !asked.get(),
+        "a strong lexical match does not run the encoder"
+    );
+    let lexical = f.top(query, options.top_k);
+    assert!(fused[0].1 >= SIMILAR_BELOW);
+    assert_eq!(
+        fused.iter().map(|h| h.0.clone()).collect::<Vec<_>>(),
+        lexical
+    );
+
+    // The system filter holds for codes found by meaning.
+    asked.set(false);
+    let pcs_only = LookupOptions {
+        systems: vec![System::Icd10pcs],
+        ..LookupOptions::default()
+    };
+    let hits = lookup_similar(f, "zzzz qqqq", &pcs_only, &[(hypertension, 0.9)], &asked);
+    assert!(asked.get());
+    assert!(hits.is_empty(), "{hits:?}");
+
+    // A weak lexical match and a better similar term: each code keeps its better score,
+    // and the similar one leads.
+    asked.set(false);
+    let weak = lookup_similar(f, "diabetes zzzz qqqq", &options, &[], &asked);
+    assert!(
+        asked.get() && !weak.is_empty() && weak[0].1 < SIMILAR_BELOW,
+        "{weak:?}"
+    );
+    let hits = lookup_similar(
+        f,
+        "diabetes zzzz qqqq",
+        &options,
+        &[(hypertension, 0.95)],
+        &asked,
+    );
+    assert_eq!(hits[0].0, "I10", "{hits:?}");
+    assert_eq!(hits[1..].to_vec(), weak[..hits.len() - 1].to_vec());
+}
+
 /// The full index built by `chartcoder setup`, when present.
 fn real() -> Option<(CodeSet, Abbreviations, TermIndex)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -640,4 +743,53 @@ fn includes_notes_are_lookup_terms() {
     let f = shared();
     assert_first(f, "high blood pressure", "I10");
     assert_first(f, "traumatic brain injury", "S06");
+}
+
+/// `Engine::lookup` (every front end's path) on `index/default`: a word the index does not
+/// know ("Legionellosis") is found by meaning, while phrases the words explain keep their
+/// lexical answer.
+#[test]
+fn real_engine_lookup_finds_synonyms_by_meaning() {
+    static ENGINE: OnceLock<Option<Engine>> = OnceLock::new();
+    let Some(engine) = ENGINE.get_or_init(common::open_engine_or_skip).as_ref() else {
+        return;
+    };
+    let options = |k: usize| LookupOptions {
+        top_k: k,
+        ..LookupOptions::default()
+    };
+    let fused = |q: &str, k: usize| -> Vec<String> {
+        engine
+            .lookup(q, &options(k))
+            .unwrap()
+            .into_iter()
+            .map(|s| s.code)
+            .collect()
+    };
+    let lexical =
+        |q: &str, k: usize| lookup_codes(&engine.index, &engine.codes, &engine.abbreviations, q, k);
+    for (query, code) in [("Legionellosis", "A48.1"), ("Spirochetosis", "A69.9")] {
+        let words = lexical(query, 10);
+        assert!(
+            !words.iter().any(|c| c == code),
+            "{query:?}: the words alone find {code} ({words:?}); pick a query they miss"
+        );
+        assert_eq!(
+            fused(query, 5).first().map(String::as_str),
+            Some(code),
+            "{query:?}"
+        );
+    }
+    for query in [
+        "type 2 diabetes mellitus",
+        "essential hypertension",
+        "acute chest pain",
+    ] {
+        assert_eq!(fused(query, 10), lexical(query, 10), "{query:?}");
+    }
+    let answer = engine.lookup("Legionellosis", &options(1)).unwrap();
+    assert!(
+        answer[0].score <= f64::from(SIMILAR_WEIGHT) + 1e-3,
+        "{answer:?}"
+    );
 }

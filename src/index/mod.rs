@@ -25,7 +25,10 @@ use crate::onnx::{EmbeddingStore, EncoderIdentity};
 
 pub use analyzer::{clinical_analyzer, Analyzer, ANALYZER_NAME};
 pub use indexer::{build_index, BuildOptions, BuildReport, EncoderFiles};
-pub use query::{is_filler, is_procedure_word, LookupHit, LookupOptions, TermMatch};
+pub use query::{
+    is_filler, is_procedure_word, LookupHit, LookupOptions, Similar, TermMatch, SIMILAR_BELOW,
+    SIMILAR_WEIGHT,
+};
 
 /// Bumped whenever the schema, analyzer or side table changes meaning.
 pub const INDEX_FORMAT: u32 = 5;
