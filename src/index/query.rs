@@ -132,8 +132,9 @@ impl TermIndex {
     /// As [`TermIndex::lookup`]; with `similar`, when the best lexical score is below
     /// [`SIMILAR_BELOW`], the codes of the terms nearest in meaning join the candidates with
     /// [`SIMILAR_WEIGHT`] × cosine, and each code keeps its better score (lexical or
-    /// similar). Synonyms, eponyms and word forms the words miss ("Tumor Wilms'" for a
-    /// nephroblastoma) are found this way.
+    /// similar). Word forms and synonyms the words miss ("Legionellosis" for A48.1
+    /// Legionnaires' disease) are found this way; rare eponyms a general-English encoder
+    /// does not know ("Tumor Wilms'") are not.
     pub fn lookup_with(
         &self,
         query: &str,
