@@ -73,7 +73,7 @@ pub struct Engine {
     prior: CodePrior,
     learned: LearnedPhrases,
     /// The sentence encoder for mention texts (its term embeddings are in the index).
-    encoder: Option<SentenceEncoder>,
+    encoder: SentenceEncoder,
     /// (condition, family?) -> history code; the answer depends only on the code sets.
     history_codes: std::sync::RwLock<HashMap<(CodeId, bool), Option<CodeId>>>,
 }
@@ -147,6 +147,20 @@ pub fn load_code_sets(config: &Config) -> Result<(CodeSet, Abbreviations)> {
 
 impl Engine {
     pub fn open(config: Config) -> Result<Engine> {
+        Engine::open_with(config, true)
+    }
+
+    /// An engine without the trained models of `config.models` (prior, rankers, learned
+    /// phrases), for training them: candidates must not depend on a stale model. The
+    /// encoder's tokenizer, part of the engine rather than a trained model, is still read
+    /// from there.
+    pub fn open_untrained(config: Config) -> Result<Engine> {
+        Engine::open_with(config, false)
+    }
+
+    fn open_with(config: Config, trained: bool) -> Result<Engine> {
+        let assets = Assets::new(&config.assets);
+        let workers = rayon::current_num_threads();
         let (codes, abbreviations) = load_code_sets(&config)?;
         let index = TermIndex::open(&config.index, &codes)?;
         let Some(store) = index.embeddings() else {
@@ -155,41 +169,37 @@ impl Engine {
                 reason: "built without term embeddings (lexical only)".into(),
             });
         };
-        let encoder = SentenceEncoder::open(
-            &Assets::new(&config.assets),
-            &config.models.join(TOKENIZER_FILE),
-            rayon::current_num_threads(),
-        )?;
+        let encoder = SentenceEncoder::open(&assets, &config.models.join(TOKENIZER_FILE), workers)?;
         store.expect_encoder(encoder.identity())?;
         let matcher = Matcher::new(&index, &codes);
-        let prior_path = config.models.join(CODE_PRIOR_FILE);
+        let model = |file: &str| Some(config.models.join(file)).filter(|_| trained);
         // Without a prior every code weighs the same; the engine still works.
-        let prior = if prior_path.is_file() {
-            CodePrior::load(&prior_path)?
-        } else {
-            tracing::warn!(path = %prior_path.display(), "no code prior; ranking without it");
-            CodePrior::default()
+        let prior = match model(CODE_PRIOR_FILE) {
+            Some(path) if path.is_file() => CodePrior::load(&path)?,
+            path => {
+                if let Some(path) = path {
+                    tracing::warn!(path = %path.display(), "no code prior; ranking without it");
+                }
+                CodePrior::default()
+            }
         };
-        let lexical_ranker = select_ranker(&config.models)?;
-        let ranker_path = config.models.join(LEARNED_RANKER_FILE);
+        let lexical_ranker = select_ranker(model(LEXICAL_RANKER_FILE).as_deref())?;
         // A present ranker file must load; its absence means ranking lexically.
-        let learned_ranker: Option<Box<dyn Ranker>> = if ranker_path.is_file() {
-            let library = crate::onnx::runtime_library(&Assets::new(&config.assets))?;
-            let workers = rayon::current_num_threads();
-            Some(Box::new(LearnedRanker::open(
-                &library,
-                &ranker_path,
-                workers,
-            )?))
-        } else {
-            tracing::warn!(path = %ranker_path.display(), "no learned ranker; ranking lexically");
-            None
+        let learned_ranker: Option<Box<dyn Ranker>> = match model(LEARNED_RANKER_FILE) {
+            Some(path) if path.is_file() => {
+                let library = crate::onnx::runtime_library(&assets)?;
+                Some(Box::new(LearnedRanker::open(&library, &path, workers)?))
+            }
+            path => {
+                if let Some(path) = path {
+                    tracing::warn!(path = %path.display(), "no learned ranker; ranking lexically");
+                }
+                None
+            }
         };
-        let associations_path = config.models.join(ASSOCIATIONS_FILE);
-        let associations = if associations_path.is_file() {
-            Associations::load(&associations_path)?
-        } else {
-            Associations::default()
+        let associations = match model(ASSOCIATIONS_FILE) {
+            Some(path) if path.is_file() => Associations::load(&path)?,
+            _ => Associations::default(),
         };
         let learned = LearnedPhrases::new(associations, &codes);
         Ok(Engine {
@@ -202,7 +212,7 @@ impl Engine {
             learned_ranker,
             prior,
             learned,
-            encoder: Some(encoder),
+            encoder,
             history_codes: Default::default(),
         })
     }
@@ -355,7 +365,7 @@ impl Engine {
     /// its term, and (with `add`) the codes of the terms nearest in meaning to the weakest
     /// readings, which the words alone matched only in part.
     fn encode_mentions(&self, note: &Note, mentions: &mut Vec<Mention>, add: bool) -> Result<()> {
-        let (Some(encoder), Some(store)) = (&self.encoder, self.index.embeddings()) else {
+        let Some(store) = self.index.embeddings() else {
             return Ok(());
         };
         // Distinct compact spans, strongest reading first; scattered matches are no phrase.
@@ -390,7 +400,7 @@ impl Engine {
             })
             .collect();
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-        let embeddings = encoder.encode(&refs)?;
+        let embeddings = self.encoder.encode(&refs)?;
         let at: HashMap<(usize, usize), usize> = spans
             .iter()
             .enumerate()
@@ -488,7 +498,7 @@ impl Engine {
                 let factor = match assertion {
                     _ if denied.contains(&m.code) => continue,
                     Assertion::Negated | Assertion::Hypothetical | Assertion::Family => continue,
-                    Assertion::Historical => 0.6,
+                    Assertion::Historical => HISTORICAL,
                     Assertion::Uncertain => UNCERTAIN_INPATIENT,
                     Assertion::Present => 1.0,
                 };
@@ -544,7 +554,7 @@ impl Engine {
                     if family || (acute_episode && history.is_some()) {
                         continue;
                     }
-                    (m.code, 0.6, None)
+                    (m.code, HISTORICAL, None)
                 }
                 // The setting scales the ranked score (see `suggest`), so the ranker sees the
                 // same features in both and outpatient can only rank an uncertain code lower.
@@ -725,12 +735,12 @@ impl Engine {
             uncertain: c.assertion == Assertion::Uncertain,
             historical: c.assertion == Assertion::Historical,
             assertion_factor: c.factor,
-            symptom: self.codes.get(c.code).code.starts_with('R'),
+            symptom: code.code.starts_with('R'),
             subsumed: !lexical.is_empty() && lexical.iter().all(|m| m.subsumed),
             prior: self.prior.score(&self.codes, c.code),
             precision: self.prior.precision(&self.codes, c.code),
-            billable: self.codes.get(c.code).billable,
-            procedure: self.codes.get(c.code).system == System::Icd10pcs,
+            billable: code.billable,
+            procedure: code.system == System::Icd10pcs,
             similarity: c.mentions.iter().map(|m| m.similarity).fold(0.0, f32::max),
             encoder: c.mentions.iter().any(|m| m.from_encoder),
             learned_any: 1.0 - phrases.values().map(|p| 1.0 - p).product::<f32>(),
@@ -750,14 +760,14 @@ impl Engine {
     }
 
     /// Ranked codes for a phrase: its words, and, when they match poorly, the terms nearest
-    /// in meaning (the sentence encoder; without an encoder or term embeddings, words only).
+    /// in meaning (the sentence encoder over the index's term embeddings).
     /// Every front end (CLI, HTTP, LSP) looks up through here.
     pub fn lookup(&self, query: &str, options: &LookupOptions) -> Result<Vec<CodeSuggestion>> {
         let similar = |text: &str| -> Result<Vec<(u32, f32)>> {
-            let (Some(encoder), Some(store)) = (&self.encoder, self.index.embeddings()) else {
+            let Some(store) = self.index.embeddings() else {
                 return Ok(Vec::new());
             };
-            Ok(match encoder.encode(&[text])?.first() {
+            Ok(match self.encoder.encode(&[text])?.first() {
                 Some(embedding) => {
                     store.nearest_probing(embedding, LOOKUP_NEAREST_TERMS, LOOKUP_PROBES)
                 }
@@ -796,14 +806,16 @@ impl Engine {
 }
 
 /// The fitted lexical weights when present, else the hand-set ones.
-fn select_ranker(models: &std::path::Path) -> Result<Box<dyn Ranker>> {
-    let path = models.join(LEXICAL_RANKER_FILE);
-    if path.is_file() {
-        Ok(Box::new(LinearRanker::load(&path)?))
-    } else {
-        Ok(Box::new(LexicalRanker))
+fn select_ranker(path: Option<&std::path::Path>) -> Result<Box<dyn Ranker>> {
+    match path {
+        Some(path) if path.is_file() => Ok(Box::new(LinearRanker::load(path)?)),
+        _ => Ok(Box::new(LexicalRanker)),
     }
 }
+
+/// Score factor of a condition stated as past (its history code, where there is one, is
+/// suggested beside it).
+const HISTORICAL: f32 = 0.6;
 
 /// Score factor of an uncertain diagnosis: inpatient coding reports it as established;
 /// outpatient coding does not code it (it is kept, far down, with a rule note).

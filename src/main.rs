@@ -881,25 +881,9 @@ fn train(
         );
         return Ok(());
     };
-    // Candidates do not depend on the prior or ranker: open without either, so a stale
-    // model never stands in the way of retraining.
-    let mut config = config.clone();
-    let bare = std::env::temp_dir().join(format!("chartcoder-train-{}", std::process::id()));
-    // The encoder's tokenizer is part of the engine, not a trained model: it comes along.
-    let tokenizer = bare.join(chartcoder::engine::TOKENIZER_FILE);
-    if let Some(dir) = tokenizer.parent() {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| Error::Command(format!("{}: {e}", dir.display())))?;
-    }
-    std::fs::copy(
-        config.models.join(chartcoder::engine::TOKENIZER_FILE),
-        &tokenizer,
-    )
-    .map_err(|e| Error::Command(format!("{}: {e}", tokenizer.display())))?;
-    config.models = bare.clone();
-    let engine = Engine::open(config);
-    let _ = std::fs::remove_dir_all(&bare);
-    let engine = engine?;
+    // Candidates do not depend on the trained models: open without them, so a stale model
+    // never stands in the way of retraining.
+    let engine = Engine::open_untrained(config.clone())?;
     let notes = chartcoder::eval::load_texts(texts).map_err(|e| Error::Command(e.to_string()))?;
     let mut by_doc: std::collections::HashMap<String, std::collections::HashSet<(System, String)>> =
         Default::default();
@@ -922,9 +906,11 @@ fn train(
         gold: &by_doc,
         source,
     };
-    let data = chartcoder::train::training_data(&engine, &set, RankerChoice::Learned);
+    let learned = chartcoder::train::LearnedFolds::fit(&engine, &set);
+    let data = chartcoder::train::training_data(&engine, &set, &learned, RankerChoice::Learned);
     // The lexical ranker is fitted on its own pipeline's rows (no encoder features).
-    let lexical_data = chartcoder::train::training_data(&engine, &set, RankerChoice::Lexical);
+    let lexical_data =
+        chartcoder::train::training_data(&engine, &set, &learned, RankerChoice::Lexical);
     let ranker = chartcoder::train::fit_linear(&lexical_data, &set.source);
     let mlp_config = chartcoder::onnx::MlpConfig {
         seed,
@@ -941,7 +927,7 @@ fn train(
     }
     data.prior.save(out)?;
     let associations_path = out.with_file_name(chartcoder::associations::ASSOCIATIONS_FILE);
-    data.associations.save(&associations_path)?;
+    learned.associations.save(&associations_path)?;
     let ranker_path = out.with_file_name(chartcoder::engine::LEXICAL_RANKER_FILE);
     ranker.save(&ranker_path)?;
     eprintln!(

@@ -57,10 +57,40 @@ impl Row {
 pub struct TrainingData {
     /// Prior and precision over all notes (shipped).
     pub prior: CodePrior,
-    /// Associations over all notes (shipped).
-    pub associations: Associations,
     pub rows: Vec<Row>,
     pub report: TrainReport,
+}
+
+/// The phrase associations learned from the gold: one set per cross-fitting fold (learned
+/// from the other folds' notes) and the shipped set over all notes. Fitted once per
+/// training run and shared by the rows of every ranker.
+pub struct LearnedFolds {
+    folds: Vec<LearnedPhrases>,
+    /// Over all notes (shipped).
+    pub associations: Associations,
+}
+
+impl LearnedFolds {
+    pub fn fit(engine: &Engine, set: &TrainingSet) -> LearnedFolds {
+        let config = AssociationConfig::default();
+        let fit = |held_out: Option<usize>| {
+            let notes: Vec<(String, String)> = set
+                .notes
+                .iter()
+                .enumerate()
+                .filter(|(doc, _)| Some(doc % FOLDS) != held_out)
+                .map(|(_, n)| n.clone())
+                .collect();
+            Associations::fit(&notes, set.gold, &set.source, &config)
+        };
+        LearnedFolds {
+            folds: (0..FOLDS)
+                .into_par_iter()
+                .map(|f| LearnedPhrases::new(fit(Some(f)), &engine.codes))
+                .collect(),
+            associations: fit(None),
+        }
+    }
 }
 
 fn is_hit(gold: &HashSet<(System, String)>, code: &str, system: System) -> bool {
@@ -73,27 +103,17 @@ fn is_hit(gold: &HashSet<(System, String)>, code: &str, system: System) -> bool 
 
 /// Candidates of every training note with cross-fitted features, as the pipeline that
 /// `ranker` selects produces them (the lexical one runs without the encoder).
-pub fn training_data(engine: &Engine, set: &TrainingSet, ranker: RankerChoice) -> TrainingData {
+pub fn training_data(
+    engine: &Engine,
+    set: &TrainingSet,
+    learned: &LearnedFolds,
+    ranker: RankerChoice,
+) -> TrainingData {
     let options = SuggestOptions {
         ranker,
         ..SuggestOptions::default()
     };
     let fold = |doc: usize| doc % FOLDS;
-    let config = AssociationConfig::default();
-    let fit_associations = |held_out: Option<usize>| {
-        let notes: Vec<(String, String)> = set
-            .notes
-            .iter()
-            .enumerate()
-            .filter(|(doc, _)| Some(fold(*doc)) != held_out)
-            .map(|(_, n)| n.clone())
-            .collect();
-        Associations::fit(&notes, set.gold, &set.source, &config)
-    };
-    let learned: Vec<LearnedPhrases> = (0..FOLDS)
-        .into_par_iter()
-        .map(|f| LearnedPhrases::new(fit_associations(Some(f)), &engine.codes))
-        .collect();
     let per_note: Vec<Vec<Row>> = set
         .notes
         .par_iter()
@@ -102,7 +122,7 @@ pub fn training_data(engine: &Engine, set: &TrainingSet, ranker: RankerChoice) -
             let empty = HashSet::new();
             let gold = set.gold.get(id).unwrap_or(&empty);
             engine
-                .candidate_features_with(text, &options, &learned[fold(doc)])
+                .candidate_features_with(text, &options, &learned.folds[fold(doc)])
                 .unwrap_or_default()
                 .into_iter()
                 .map(|(code, features)| {
@@ -159,17 +179,15 @@ pub fn training_data(engine: &Engine, set: &TrainingSet, ranker: RankerChoice) -
         found.entry(r.doc).or_default().insert(r.key.as_str());
     }
     let found_total: usize = found.values().map(HashSet::len).sum();
-    let associations = fit_associations(None);
     let report = TrainReport {
         notes: set.notes.len(),
         candidates: rows.len(),
         positives,
         candidate_recall: found_total as f64 / gold_total.max(1) as f64,
-        learned_phrases: associations.len(),
+        learned_phrases: learned.associations.len(),
     };
     TrainingData {
         prior: prior_for(None, &rows),
-        associations,
         rows,
         report,
     }

@@ -14,7 +14,7 @@ use chartcoder::codeset::System;
 use chartcoder::coding::{Components, EvidenceBasis, RankerChoice, SuggestOptions};
 use chartcoder::engine::{Config, Engine, LEARNED_RANKER_FILE};
 use chartcoder::onnx::MlpConfig;
-use chartcoder::train::{fit_mlp, training_data, TrainingSet};
+use chartcoder::train::{fit_mlp, training_data, LearnedFolds, TrainingSet};
 use chartcoder::Error;
 
 fn engine() -> Option<&'static Engine> {
@@ -170,6 +170,9 @@ fn a_broken_or_foreign_ranker_file_is_a_clear_error_naming_it() {
             models: models.path().to_path_buf(),
             ..common::repo_config()
         };
+        // Training opens the engine without its trained models: a broken one never stands
+        // in the way of retraining.
+        assert!(Engine::open_untrained(config.clone()).is_ok());
         match Engine::open(config) {
             Err(err @ Error::Model { .. }) => {
                 let message = err.to_string();
@@ -225,7 +228,8 @@ fn training_is_deterministic_given_the_seed_and_the_result_loads() {
         gold: &gold,
         source: "test".into(),
     };
-    let data = training_data(e, &set, RankerChoice::Learned);
+    let learned = LearnedFolds::fit(e, &set);
+    let data = training_data(e, &set, &learned, RankerChoice::Learned);
     assert!(data.report.positives > 0 && data.report.candidates > data.report.positives);
     let config = |seed| MlpConfig {
         seed,
