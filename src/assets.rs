@@ -289,6 +289,11 @@ fn extract_member(wheel: &Path, member: &str, dest: &Path) -> Result<()> {
     fs::rename(&tmp, dest).map_err(|e| Error::io(dest, e))
 }
 
+/// Hex sha256 of bytes already in memory (as [`sha256_file`] gives for a file).
+pub fn sha256_bytes(bytes: &[u8]) -> String {
+    format!("{:x}", Sha256::digest(bytes))
+}
+
 pub fn sha256_file(path: &Path) -> Result<String> {
     let mut file = fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let mut hasher = Sha256::new();

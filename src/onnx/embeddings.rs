@@ -92,7 +92,6 @@ pub struct EmbeddingStore {
     /// Terms of vector `v`: `vector_terms[vector_term_offsets[v]..vector_term_offsets[v + 1]]`.
     vector_term_offsets: Vec<u32>,
     vector_terms: Vec<u32>,
-    probes: usize,
 }
 
 impl std::fmt::Debug for EmbeddingStore {
@@ -210,7 +209,6 @@ impl EmbeddingStore {
             keys,
             vector_term_offsets,
             vector_terms,
-            probes: DEFAULT_PROBES,
         })
     }
 
@@ -371,7 +369,6 @@ impl EmbeddingStore {
             keys,
             vector_term_offsets,
             vector_terms,
-            probes: DEFAULT_PROBES,
         })
     }
 
@@ -440,12 +437,7 @@ impl EmbeddingStore {
 
     /// Lists scanned per [`EmbeddingStore::nearest`] query.
     pub fn probes(&self) -> usize {
-        self.probes
-    }
-
-    /// More probes: better recall, slower queries (all lists: exhaustive).
-    pub fn set_probes(&mut self, probes: usize) {
-        self.probes = probes.max(1);
+        DEFAULT_PROBES
     }
 
     /// Cosine of a term's stored vector with `query`; 0 for a term id outside the store.
@@ -456,17 +448,10 @@ impl EmbeddingStore {
         }
     }
 
-    /// The stored (dequantised) vector of a term.
-    pub fn vector(&self, term_id: u32) -> Option<Vec<f32>> {
-        let v = *self.term_vector.get(term_id as usize)? as usize;
-        let scale = self.scales[v];
-        Some(self.code(v).iter().map(|&c| f32::from(c) * scale).collect())
-    }
-
     /// The `k` terms nearest to `query` by cosine, best first (ties by term id), searching the
     /// [`EmbeddingStore::probes`] nearest lists. Scores equal [`EmbeddingStore::cosine`].
     pub fn nearest(&self, query: &Embedding, k: usize) -> Vec<(u32, f32)> {
-        self.nearest_probing(query, k, self.probes)
+        self.nearest_probing(query, k, DEFAULT_PROBES)
     }
 
     /// [`EmbeddingStore::nearest`] scanning the `probes` nearest lists instead: fewer for a
@@ -713,11 +698,9 @@ fn normalized(sum: &[f64]) -> Vec<f32> {
     sum.iter().map(|x| (x / norm) as f32).collect()
 }
 
+/// The first output of the SplitMix64 generator seeded with `x`: a stable 64-bit mix.
 fn splitmix64(x: u64) -> u64 {
-    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
+    super::mlp::SplitMix64::new(x).next_u64()
 }
 
 /// CSR of the terms of each vector, term ids ascending.

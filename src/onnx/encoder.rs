@@ -13,7 +13,7 @@ use rayon::prelude::*;
 use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
 
 use super::runtime::{runtime_library, SessionPool};
-use crate::assets::{sha256_file, Assets, MINILM};
+use crate::assets::{sha256_bytes, sha256_file, Assets, MINILM};
 use crate::error::{Error, Result};
 
 /// Width of an embedding.
@@ -173,8 +173,6 @@ pub struct SentenceEncoder {
     pool: SessionPool,
     tokenizer: EncoderTokenizer,
     identity: EncoderIdentity,
-    workers: usize,
-    batch_size: usize,
 }
 
 impl SentenceEncoder {
@@ -187,33 +185,24 @@ impl SentenceEncoder {
         let library = runtime_library(assets)?;
         let model = assets.path(MINILM)?;
         let loaded = EncoderTokenizer::open(tokenizer)?;
-        let workers = workers.max(1);
-        let pool = SessionPool::open(&library, &model, workers)?;
+        // Read once: the sessions load these bytes and the identity hashes them.
+        let bytes = std::fs::read(&model).map_err(|e| Error::io(&model, e))?;
+        let pool = SessionPool::from_memory(&library, &model, &bytes, workers.max(1))?;
         pool.expect_io(&INPUTS, &[OUTPUT])?;
-        let identity = EncoderIdentity::of_files(&model, tokenizer)?;
+        let identity = EncoderIdentity {
+            model_sha256: sha256_bytes(&bytes),
+            tokenizer_sha256: sha256_file(tokenizer)?,
+        };
         Ok(SentenceEncoder {
             pool,
             tokenizer: loaded,
             identity,
-            workers,
-            batch_size: BATCH_SIZE,
         })
-    }
-
-    /// Sequences per model run (default [`BATCH_SIZE`]).
-    pub fn with_batch_size(mut self, batch_size: usize) -> SentenceEncoder {
-        self.batch_size = batch_size.max(1);
-        self
     }
 
     /// The sha256 of the model and tokenizer files, recorded beside stored embeddings.
     pub fn identity(&self) -> &EncoderIdentity {
         &self.identity
-    }
-
-    /// Sessions in the pool: how many batches can run at once.
-    pub fn workers(&self) -> usize {
-        self.workers
     }
 
     /// One unit-length embedding per text, in input order. Empty or blank texts are encoded
@@ -254,9 +243,9 @@ impl SentenceEncoder {
             progress(chunk.len());
             Ok(chunk.iter().copied().zip(embeddings).collect())
         };
-        let done: Vec<Vec<(usize, Embedding)>> = if order.len() > self.batch_size {
+        let done: Vec<Vec<(usize, Embedding)>> = if order.len() > BATCH_SIZE {
             order
-                .par_chunks(self.batch_size)
+                .par_chunks(BATCH_SIZE)
                 .map(run)
                 .collect::<Result<_>>()?
         } else {
