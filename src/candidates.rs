@@ -67,7 +67,30 @@ pub struct Learned {
     pub phrase: u64,
 }
 
+/// The `term` of a mention found by a statement finder (drug therapy, procedure
+/// composer) rather than by one of the index's terms.
+pub const NOT_AN_INDEX_TERM: u32 = u32::MAX;
+
 impl Mention {
+    /// A mention that states its code in full from a finder other than the index's terms
+    /// (all of its words found: coverage 1).
+    pub fn stated(code: CodeId, tokens: Vec<usize>, sentence: usize, note: &Note) -> Mention {
+        let section = note.section_of_token(tokens.first().copied().unwrap_or(0));
+        Mention {
+            term: NOT_AN_INDEX_TERM,
+            code,
+            words: tokens.len(),
+            tokens,
+            sentence,
+            section,
+            coverage: 1.0,
+            subsumed: false,
+            learned: None,
+            similarity: 0.0,
+            from_encoder: false,
+        }
+    }
+
     /// Found by the words of one of the code's own terms.
     pub fn is_term(&self) -> bool {
         self.learned.is_none() && !self.from_encoder

@@ -114,12 +114,17 @@ pub enum EvidenceBasis {
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct RuleNote {
     /// `excludes1`, `code_first`, `use_additional`, `code_also`, `seventh_character`,
-    /// `integral_symptom`, `uncertain_outpatient`, `history_of`, `family_history_of`.
+    /// `integral_symptom`, `uncertain_outpatient`, `history_of`, `family_history_of`,
+    /// `presumed_link`, `laterality`.
     pub kind: String,
     pub message: String,
     /// Codes the finding refers to (dotted), if any.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub codes: Vec<String>,
+    /// The section of the ICD-10-CM Official Guidelines for Coding and Reporting (FY2026)
+    /// the finding applies ("I.A.15", "I.C.9.a.2", "IV.H").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guideline: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]

@@ -9,16 +9,19 @@ use std::collections::{BTreeMap, HashMap};
 
 use crate::assets::{self, Assets};
 use crate::associations::{Associations, ASSOCIATIONS_FILE};
-use crate::candidates::{mark_subsumed, Learned, Matcher, Mention};
+use crate::candidates::{mark_subsumed, Matcher, Mention};
 use crate::codeset::{CodeId, CodeKind, CodeSet, System};
 use crate::coding::{
     Coding, Evidence, EvidenceBasis, RankerChoice, RuleNote, Setting, SuggestOptions, Suggestion,
     MAX_NOTE_CHARS,
 };
+use crate::drug_therapy::DrugTherapy;
 use crate::error::{Error, Result};
+use crate::guidelines::{Finding, Guidelines, TermSpan};
 use crate::index::{
     build_index, BuildOptions, BuildReport, EncoderFiles, LookupOptions, TermIndex,
 };
+pub use crate::learned::LearnedPhrases;
 use crate::lexicon::Abbreviations;
 use crate::onnx::SentenceEncoder;
 use crate::rank::{
@@ -76,52 +79,10 @@ pub struct Engine {
     encoder: SentenceEncoder,
     /// (condition, family?) -> history code; the answer depends only on the code sets.
     history_codes: std::sync::RwLock<HashMap<(CodeId, bool), Option<CodeId>>>,
-}
-
-/// Phrase–code associations with the codes they stand for in the loaded code sets.
-pub struct LearnedPhrases {
-    associations: Associations,
-    ids: HashMap<(System, String), CodeId>,
-}
-
-impl LearnedPhrases {
-    pub fn new(associations: Associations, codes: &CodeSet) -> LearnedPhrases {
-        let ids = associations.resolve(codes);
-        LearnedPhrases { associations, ids }
-    }
-
-    pub fn associations(&self) -> &Associations {
-        &self.associations
-    }
-
-    /// Learned mentions of the note, as mentions of codes of the code sets.
-    fn mentions(&self, note: &Note) -> Vec<Mention> {
-        self.associations
-            .find(note)
-            .into_iter()
-            .filter_map(|m| {
-                let code = *self.ids.get(&(m.system, m.code))?;
-                let first = *m.tokens.first()?;
-                Some(Mention {
-                    term: u32::MAX,
-                    code,
-                    tokens: m.tokens,
-                    sentence: m.sentence,
-                    section: note.section_of_token(first),
-                    coverage: 0.0,
-                    words: 0,
-                    subsumed: false,
-                    learned: Some(Learned {
-                        probability: m.probability,
-                        support: m.support,
-                        phrase: m.phrase,
-                    }),
-                    similarity: 0.0,
-                    from_encoder: false,
-                })
-            })
-            .collect()
-    }
+    /// The Official Guidelines' reporting rules, resolved against the code sets.
+    guidelines: Guidelines,
+    /// Drug names that state a long-term (current) drug therapy code.
+    drug_therapy: DrugTherapy,
 }
 
 /// File name of the code-frequency prior under `Config::models`.
@@ -201,7 +162,9 @@ impl Engine {
             Some(path) if path.is_file() => Associations::load(&path)?,
             _ => Associations::default(),
         };
-        let learned = LearnedPhrases::new(associations, &codes);
+        let learned = LearnedPhrases::new(associations, &codes, &index, &abbreviations);
+        let guidelines = Guidelines::new(&codes);
+        let drug_therapy = DrugTherapy::new(&codes);
         Ok(Engine {
             codes,
             abbreviations,
@@ -214,6 +177,8 @@ impl Engine {
             learned,
             encoder,
             history_codes: Default::default(),
+            guidelines,
+            drug_therapy,
         })
     }
 
@@ -352,12 +317,21 @@ impl Engine {
             self.encode_mentions(&note, &mut mentions, options.components.encoder_candidates)?;
             mentions.retain(wanted);
         }
+        // Stated drug therapy: the drug's name is a mention of its status code.
+        mentions.extend(
+            self.drug_therapy
+                .find(&note)
+                .into_iter()
+                .map(|d| Mention::stated(d.code, d.tokens, d.sentence, &note))
+                .filter(wanted),
+        );
         if options.components.learned_phrases {
             mentions.extend(learned.mentions(&note).into_iter().filter(wanted));
         }
         let lower = text.to_lowercase();
         let candidates = self.collect_candidates(&note, mentions, options.setting);
         let candidates = self.resolve_specificity(candidates, &lower);
+        let candidates = self.apply_guidelines(&note, candidates, options.setting);
         Ok((note, candidates))
     }
 
@@ -538,6 +512,7 @@ impl Engine {
                                 self.codes.get(m.code).title
                             ),
                             codes: vec![self.codes.get(m.code).display()],
+                            guideline: Some("I.C.21.c.4".into()),
                         };
                         add_mention(
                             &mut by_code,
@@ -674,6 +649,7 @@ impl Engine {
                         kind: "not_billable".into(),
                         message: "category: the note must say which of its codes applies".into(),
                         codes: children,
+                        guideline: Some("I.B.2".into()),
                     });
                 }
             }
@@ -696,6 +672,102 @@ impl Engine {
             }
         }
         out.into_values().collect()
+    }
+
+    /// The Official Guidelines' reporting rules over the candidates: codes they drop go
+    /// (the code that made them redundant says so in a rule note), combination codes they
+    /// presume are added with their parts' evidence.
+    fn apply_guidelines(
+        &self,
+        note: &Note,
+        candidates: Vec<Candidate>,
+        setting: Setting,
+    ) -> Vec<Candidate> {
+        let findings: Vec<Finding> = candidates
+            .iter()
+            .map(|c| Finding {
+                code: c.code,
+                assertion: c.assertion,
+                terms: c
+                    .mentions
+                    .iter()
+                    .filter(|m| m.is_term())
+                    .map(|m| TermSpan {
+                        sentence: m.sentence,
+                        tokens: m.tokens.clone(),
+                        coverage: m.coverage,
+                        words: m.words,
+                    })
+                    .collect(),
+            })
+            .collect();
+        let verdict = self.guidelines.apply(&self.codes, note, &findings, setting);
+        let mut added: Vec<Candidate> = verdict
+            .added
+            .iter()
+            .map(|a| {
+                let parts = a.from.iter().filter_map(|&i| candidates.get(i));
+                let mentions: Vec<Mention> = parts
+                    .clone()
+                    .flat_map(|c| c.mentions.iter().filter(|m| m.is_term()).cloned())
+                    .collect();
+                Candidate {
+                    code: a.code,
+                    sections: mentions.iter().map(|m| m.section).collect(),
+                    mentions,
+                    assertion: Assertion::Present,
+                    factor: parts.map(|c| c.factor).fold(1.0, f32::min),
+                    rules: vec![a.rule.clone()],
+                }
+            })
+            .collect();
+        // What each kept code made redundant, said on the code that did.
+        let mut told: Vec<(String, RuleNote)> = Vec::new();
+        let mut kept: BTreeMap<CodeId, Candidate> = BTreeMap::new();
+        for (c, dropped) in candidates.into_iter().zip(verdict.dropped) {
+            match dropped {
+                Some(rule) => {
+                    let code = self.codes.get(c.code);
+                    // The code that replaced it by laterality already says so.
+                    if let Some(by) = rule.codes.first().filter(|_| rule.kind != "laterality") {
+                        told.push((
+                            by.clone(),
+                            RuleNote {
+                                kind: "not_reported".into(),
+                                message: format!(
+                                    "{} {} not reported: {}",
+                                    code.display(),
+                                    code.title,
+                                    rule.message
+                                ),
+                                codes: vec![code.display()],
+                                guideline: rule.guideline.clone(),
+                            },
+                        ));
+                    }
+                }
+                None => {
+                    kept.insert(c.code, c);
+                }
+            }
+        }
+        for a in added.drain(..) {
+            match kept.get_mut(&a.code) {
+                Some(existing) => existing.merge(a),
+                None => {
+                    kept.insert(a.code, a);
+                }
+            }
+        }
+        for c in kept.values_mut() {
+            let shown = self.codes.get(c.code).display();
+            for (by, note) in &told {
+                if *by == shown && !c.rules.contains(note) {
+                    c.rules.push(note.clone());
+                }
+            }
+        }
+        kept.into_values().collect()
     }
 
     fn features(&self, c: &Candidate) -> Features {
@@ -854,6 +926,7 @@ fn uncertain_outpatient_rule() -> RuleNote {
         message: "uncertain diagnoses are not coded in the outpatient setting; code the symptoms"
             .into(),
         codes: Vec::new(),
+        guideline: Some("IV.H".into()),
     }
 }
 

@@ -43,6 +43,7 @@ pub fn apply(codes: &CodeSet, inputs: &[RuleInput]) -> (Vec<Vec<RuleNote>>, Vec<
                         note.text
                     ),
                     codes: vec![shown],
+                    guideline: Some("I.A.12.a".into()),
                 });
                 let weaker = if a.score < b.score || (a.score == b.score && i > j) {
                     i
@@ -56,16 +57,19 @@ pub fn apply(codes: &CodeSet, inputs: &[RuleInput]) -> (Vec<Vec<RuleNote>>, Vec<
             let Some(n) = codes.get(id).notes() else {
                 continue;
             };
-            for (kind, list) in [
-                ("code_first", &n.code_first),
-                ("use_additional", &n.use_additional),
-                ("code_also", &n.code_also),
+            // I.A.13 etiology/manifestation ("code first", "use additional code"); I.A.17
+            // "code also".
+            for (kind, list, section) in [
+                ("code_first", &n.code_first, "I.A.13"),
+                ("use_additional", &n.use_additional, "I.A.13"),
+                ("code_also", &n.code_also, "I.A.17"),
             ] {
                 for note in list {
                     notes[i].push(RuleNote {
                         kind: kind.into(),
                         message: note.text.clone(),
                         codes: note.refs.iter().map(ref_display).collect(),
+                        guideline: Some(section.into()),
                     });
                 }
             }
@@ -96,6 +100,7 @@ pub fn apply(codes: &CodeSet, inputs: &[RuleInput]) -> (Vec<Vec<RuleNote>>, Vec<
                     "symptom may be integral to {shown}; code it only if not routinely associated"
                 ),
                 codes: vec![shown],
+                guideline: Some("I.B.5".into()),
             });
         }
     }
@@ -162,6 +167,7 @@ pub fn seventh_character_for(
             choices.join("; ")
         ),
         codes: children.iter().map(|&c| codes.get(c).display()).collect(),
+        guideline: Some("I.A.5".into()),
     };
     Some((chosen, note))
 }

@@ -86,7 +86,14 @@ impl LearnedFolds {
         LearnedFolds {
             folds: (0..FOLDS)
                 .into_par_iter()
-                .map(|f| LearnedPhrases::new(fit(Some(f)), &engine.codes))
+                .map(|f| {
+                    LearnedPhrases::new(
+                        fit(Some(f)),
+                        &engine.codes,
+                        &engine.index,
+                        &engine.abbreviations,
+                    )
+                })
                 .collect(),
             associations: fit(None),
         }

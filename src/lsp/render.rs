@@ -273,6 +273,7 @@ mod tests {
                 kind: "use_additional".into(),
                 message: "insulin (Z79.4)".into(),
                 codes: vec!["Z79.4".into()],
+                guideline: Some("I.A.13".into()),
             }],
         }
     }

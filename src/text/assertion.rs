@@ -36,14 +36,16 @@ pub enum Assertion {
 }
 
 /// Order in which applicable kinds win:
-/// - Family first: a relative's condition is never the patient's, whatever else is said.
-/// - Negated next: a denied finding is absent even if also called old or possible.
+/// - Negated first: a denied finding is absent even if also called old, possible or a
+///   relative's ("Family history: no diabetes" is no family history of diabetes, so no
+///   Z83.3; ICD-10-CM Official Guidelines I.C.21.c.4 code family history only when stated).
+/// - Family next: a relative's condition is never the patient's, whatever else is said.
 /// - Hypothetical before Uncertain: a conditional mention describes no current state at all.
 /// - Uncertain before Historical: "possible prior MI" does not establish a history of MI.
 /// - Historical last: it only dates an otherwise affirmed condition.
 const PRECEDENCE: [Assertion; 5] = [
-    Assertion::Family,
     Assertion::Negated,
+    Assertion::Family,
     Assertion::Hypothetical,
     Assertion::Uncertain,
     Assertion::Historical,
@@ -293,6 +295,18 @@ const PHRASES: &[(Role, &[&str])] = &[
             "is negative for",
             "are negative for",
             // Negated history: one trigger, so that "history of" does not block "no".
+            "no family history of",
+            "no known family history of",
+            "no family hx of",
+            "no fh of",
+            "no fhx of",
+            "denies family history of",
+            "denies any family history of",
+            "negative family history of",
+            "negative family history for",
+            "family history negative for",
+            "family history is negative for",
+            "family history was negative for",
             "no history of",
             "no hx of",
             "no h/o",
@@ -507,7 +521,6 @@ const PHRASES: &[(Role, &[&str])] = &[
             "fhx",
             "fam hx",
             "strong family history of",
-            "no family history of",
             "maternal",
             "paternal",
         ],

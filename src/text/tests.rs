@@ -286,13 +286,29 @@ fn hypothetical() {
 
 #[test]
 fn precedence() {
-    // Family > Negated
+    // Negated > Family: a denied family history is no family history (no Z80-Z84 code).
     assert_eq!(
         assertion_of("Family history:\nno diabetes", "diabetes"),
-        Family
+        Negated
     );
     assert_eq!(
         assertion_of("No family history of cancer.", "cancer"),
+        Negated
+    );
+    assert_eq!(
+        assertion_of("Denies family history of diabetes.", "diabetes"),
+        Negated
+    );
+    assert_eq!(
+        assertion_of("Family history negative for colon cancer.", "colon cancer"),
+        Negated
+    );
+    assert_eq!(
+        assertion_of("Mother with diabetes, no hypertension.", "hypertension"),
+        Negated
+    );
+    assert_eq!(
+        assertion_of("Mother with diabetes, no hypertension.", "diabetes"),
         Family
     );
     // Negated > Historical

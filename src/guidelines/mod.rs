@@ -1,0 +1,674 @@
+//! The ICD-10-CM Official Guidelines for Coding and Reporting (FY2026) rules that decide
+//! which of a note's candidate codes are reported: one pipeline stage between candidate
+//! collection and ranking. It sees each candidate as a [`Finding`] (code, assertion, the
+//! spans of its own words) and answers a [`Verdict`]: codes to drop, combination codes to
+//! add, each with a rule note citing its guideline section.
+//!
+//! The rules that name codes are data (`data/*.tsv`, each citing its source); the rules that
+//! follow from the classification's structure (combination codes, unspecified siblings,
+//! billable codes) read the loaded code sets. A data row naming a code the loaded code sets
+//! lack is inactive, so the stage runs on the small fixture code sets of the tests too.
+
+mod pattern;
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashSet;
+
+use crate::codeset::{CodeId, CodeKind, CodeSet, System};
+use crate::coding::{RuleNote, Setting};
+use crate::text::{Assertion, Note};
+
+pub use pattern::CodePattern;
+
+const PRESUMED_LINKS: &str = include_str!("data/presumed_links.tsv");
+const INTEGRAL_SYMPTOMS: &str = include_str!("data/integral_symptoms.tsv");
+const REPORTING: &str = include_str!("data/reporting.tsv");
+
+/// Words that state another cause for a linked condition ("CKD due to lupus nephritis"),
+/// which lifts the presumption of I.A.15 and I.C.9.a ("unless the documentation clearly
+/// states the conditions are unrelated" / "...is due to another cause").
+const OTHER_CAUSE: &[&str] = &[
+    "due to",
+    "secondary to",
+    "caused by",
+    "attributed to",
+    "unrelated to",
+    "not related to",
+    "not due to",
+    "from",
+];
+
+/// One of the words of a code found in the note.
+#[derive(Clone, Debug)]
+pub struct TermSpan {
+    pub sentence: usize,
+    /// Token indices, ascending.
+    pub tokens: Vec<usize>,
+    /// Share of the term found, in [0, 1].
+    pub coverage: f32,
+    /// Content words of the term found.
+    pub words: usize,
+}
+
+impl TermSpan {
+    fn first(&self) -> usize {
+        self.tokens.first().copied().unwrap_or(0)
+    }
+    fn last(&self) -> usize {
+        self.tokens.last().copied().unwrap_or(0)
+    }
+    /// The words stand together as one phrase (not scattered over a clause).
+    fn compact(&self) -> bool {
+        self.last() - self.first() < self.words + 3
+    }
+}
+
+/// A candidate code as the guidelines see it.
+#[derive(Clone, Debug)]
+pub struct Finding {
+    pub code: CodeId,
+    pub assertion: Assertion,
+    /// Where the code's own terms were found (empty for codes only learned phrases or the
+    /// sentence encoder suggest).
+    pub terms: Vec<TermSpan>,
+}
+
+impl Finding {
+    fn stated(&self) -> bool {
+        !self.terms.is_empty()
+    }
+}
+
+/// A combination code to add, and the findings whose evidence it takes.
+#[derive(Clone, Debug)]
+pub struct Addition {
+    pub code: CodeId,
+    pub from: Vec<usize>,
+    pub rule: RuleNote,
+}
+
+/// What the guidelines decide for a note's findings.
+#[derive(Clone, Debug, Default)]
+pub struct Verdict {
+    /// Per finding (same order): the rule that removes it, if any.
+    pub dropped: Vec<Option<RuleNote>>,
+    /// Combination codes to report (possibly codes already among the findings).
+    pub added: Vec<Addition>,
+}
+
+/// A presumed link: when every group has a finding, report `code`.
+#[derive(Clone, Debug)]
+struct PresumedLink {
+    id: String,
+    section: String,
+    when: Vec<Vec<CodePattern>>,
+    code: CodeId,
+    replaces: Vec<CodePattern>,
+}
+
+#[derive(Clone, Debug)]
+struct IntegralSymptoms {
+    diagnoses: Vec<CodePattern>,
+    symptoms: Vec<CodePattern>,
+    label: String,
+}
+
+/// The guideline rules, resolved against one loaded code set.
+#[derive(Clone, Debug, Default)]
+pub struct Guidelines {
+    links: Vec<PresumedLink>,
+    integral: Vec<IntegralSymptoms>,
+    residual: Vec<(CodePattern, String)>,
+}
+
+/// Data rows: the non-comment lines after the header, split on tabs.
+fn rows(data: &str) -> impl Iterator<Item = Vec<&str>> {
+    data.lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .skip(1)
+        .map(|l| l.split('\t').map(str::trim).collect())
+}
+
+fn patterns(field: &str) -> Vec<CodePattern> {
+    field
+        .split('|')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(CodePattern::parse)
+        .collect()
+}
+
+impl Guidelines {
+    /// The embedded rules; rows naming codes absent from `codes` are left out.
+    pub fn new(codes: &CodeSet) -> Guidelines {
+        let known = |p: &CodePattern| p.exists_in(codes);
+        let links = rows(PRESUMED_LINKS)
+            .filter_map(|r| {
+                let [id, section, when, code, ..] = r.as_slice() else {
+                    return None;
+                };
+                let code = codes.find(code).filter(|&c| codes.get(c).billable)?;
+                let when: Vec<Vec<CodePattern>> = when
+                    .split(" + ")
+                    .map(|g| patterns(g).into_iter().filter(known).collect::<Vec<_>>())
+                    .collect();
+                if when.iter().any(Vec::is_empty) {
+                    return None;
+                }
+                Some(PresumedLink {
+                    id: id.to_string(),
+                    section: section.to_string(),
+                    when,
+                    code,
+                    replaces: r.get(4).map(|f| patterns(f)).unwrap_or_default(),
+                })
+            })
+            .collect();
+        let integral = rows(INTEGRAL_SYMPTOMS)
+            .filter_map(|r| {
+                let [diagnoses, symptoms, label, ..] = r.as_slice() else {
+                    return None;
+                };
+                Some(IntegralSymptoms {
+                    diagnoses: patterns(diagnoses),
+                    symptoms: patterns(symptoms),
+                    label: label.to_string(),
+                })
+            })
+            .collect();
+        let residual = rows(REPORTING)
+            .filter_map(|r| {
+                let [code, why, ..] = r.as_slice() else {
+                    return None;
+                };
+                Some((CodePattern::parse(code), why.to_string()))
+            })
+            .collect();
+        Guidelines {
+            links,
+            integral,
+            residual,
+        }
+    }
+
+    /// Ids of the presumed links active for this code set (for tests and `index info`).
+    pub fn link_ids(&self) -> Vec<&str> {
+        self.links.iter().map(|l| l.id.as_str()).collect()
+    }
+
+    /// Applies every rule to a note's findings.
+    pub fn apply(
+        &self,
+        codes: &CodeSet,
+        note: &Note,
+        findings: &[Finding],
+        setting: Setting,
+    ) -> Verdict {
+        let mut verdict = Verdict {
+            dropped: vec![None; findings.len()],
+            added: Vec::new(),
+        };
+        let cm = |f: &Finding| codes.get(f.code).system == System::Icd10cm;
+        // Reported as established: present, or uncertain in the inpatient setting (II.H).
+        let established = |f: &Finding| match f.assertion {
+            Assertion::Present => true,
+            Assertion::Uncertain => setting == Setting::Inpatient,
+            _ => false,
+        };
+
+        // IV.H: outpatient coding does not code uncertain diagnoses.
+        for (i, f) in findings.iter().enumerate() {
+            if setting == Setting::Outpatient && f.assertion == Assertion::Uncertain && cm(f) {
+                verdict.dropped[i] = Some(rule(
+                    "uncertain_outpatient",
+                    "IV.H",
+                    "uncertain diagnosis (probable, suspected, rule out): not coded in the \
+                     outpatient setting; code the symptoms, signs or findings instead"
+                        .into(),
+                    Vec::new(),
+                ));
+            }
+        }
+
+        laterality(codes, note, findings, &mut verdict);
+        self.presumed_links(codes, note, findings, &established, &mut verdict);
+        combination_parts(codes, findings, &mut verdict);
+        unspecified_siblings(codes, findings, &mut verdict);
+        self.integral_symptoms(codes, findings, &established, &mut verdict);
+        self.residual_codes(codes, findings, &mut verdict);
+        for (i, f) in findings.iter().enumerate() {
+            let code = codes.get(f.code);
+            if verdict.dropped[i].is_none() && !code.billable && code.kind != CodeKind::Block {
+                verdict.dropped[i] = Some(rule(
+                    "not_billable",
+                    "I.B.2",
+                    format!(
+                        "{} is a category, not a reportable code: the note must say which of \
+                         its codes applies",
+                        code.display()
+                    ),
+                    Vec::new(),
+                ));
+            }
+        }
+        verdict
+    }
+
+    fn presumed_links(
+        &self,
+        codes: &CodeSet,
+        note: &Note,
+        findings: &[Finding],
+        established: &dyn Fn(&Finding) -> bool,
+        verdict: &mut Verdict,
+    ) {
+        let mut replaced: HashSet<usize> = HashSet::new();
+        for link in &self.links {
+            let usable = |i: usize| {
+                let f = &findings[i];
+                f.stated()
+                    && established(f)
+                    && verdict.dropped[i].is_none()
+                    && !replaced.contains(&i)
+            };
+            // One finding per group, the first in note order.
+            let mut chosen: Vec<usize> = Vec::new();
+            for group in &link.when {
+                let hit = (0..findings.len())
+                    .filter(|&i| usable(i) && !chosen.contains(&i))
+                    .find(|&i| group.iter().any(|p| p.matches(codes, findings[i].code)));
+                match hit {
+                    Some(i) => chosen.push(i),
+                    None => break,
+                }
+            }
+            if chosen.len() < link.when.len() {
+                continue;
+            }
+            // The combination already found, and already taken by another row: nothing to do.
+            let base = chosen[0];
+            if chosen[1..]
+                .iter()
+                .any(|&i| states_other_cause(note, &findings[i], &findings[base]))
+            {
+                continue;
+            }
+            let combination = codes.get(link.code);
+            let parts: Vec<String> = chosen
+                .iter()
+                .map(|&i| codes.get(findings[i].code).display())
+                .collect();
+            let message = format!(
+                "{} with {}: the guidelines presume the link ({}); reported as {} {}",
+                parts[0],
+                parts[1..].join(" and "),
+                link.id,
+                combination.display(),
+                combination.title
+            );
+            verdict.added.push(Addition {
+                code: link.code,
+                from: chosen.clone(),
+                rule: rule(
+                    "presumed_link",
+                    &link.section,
+                    message,
+                    parts.iter().cloned().collect(),
+                ),
+            });
+            // Parts the combination says in full are not reported beside it, unless its
+            // own tabular notes ask for them as additional codes.
+            for (i, f) in findings.iter().enumerate() {
+                if f.code == link.code || verdict.dropped[i].is_some() {
+                    continue;
+                }
+                let is_part = link.replaces.iter().any(|p| p.matches(codes, f.code));
+                if is_part && !asks_for(codes, link.code, f.code) {
+                    replaced.insert(i);
+                    verdict.dropped[i] = Some(rule(
+                        "combination",
+                        &link.section,
+                        format!(
+                            "included in {} {} (presumed link)",
+                            combination.display(),
+                            combination.title
+                        ),
+                        vec![combination.display()],
+                    ));
+                }
+            }
+        }
+    }
+
+    /// I.B.5, I.C.18.b: a symptom routinely part of a confirmed diagnosis is not reported.
+    fn integral_symptoms(
+        &self,
+        codes: &CodeSet,
+        findings: &[Finding],
+        established: &dyn Fn(&Finding) -> bool,
+        verdict: &mut Verdict,
+    ) {
+        let confirmed: Vec<CodeId> = findings
+            .iter()
+            .enumerate()
+            .filter(|(i, f)| verdict.dropped[*i].is_none() && f.stated() && established(f))
+            .map(|(_, f)| f.code)
+            .chain(verdict.added.iter().map(|a| a.code))
+            .collect();
+        for (i, f) in findings.iter().enumerate() {
+            if verdict.dropped[i].is_some() {
+                continue;
+            }
+            let found = self.integral.iter().find_map(|row| {
+                if !row.symptoms.iter().any(|p| p.matches(codes, f.code)) {
+                    return None;
+                }
+                confirmed
+                    .iter()
+                    .find(|&&d| d != f.code && row.diagnoses.iter().any(|p| p.matches(codes, d)))
+                    .map(|&d| (d, &row.label))
+            });
+            if let Some((diagnosis, label)) = found {
+                let shown = codes.get(diagnosis).display();
+                verdict.dropped[i] = Some(rule(
+                    "integral_symptom",
+                    "I.C.18.b",
+                    format!("routinely part of {label} ({shown}): not coded separately"),
+                    vec![shown],
+                ));
+            }
+        }
+    }
+
+    /// I.C.18, I.B.18: residual codes add nothing beside a stated diagnosis.
+    fn residual_codes(&self, codes: &CodeSet, findings: &[Finding], verdict: &mut Verdict) {
+        let residual = |id: CodeId| self.residual.iter().find(|(p, _)| p.matches(codes, id));
+        let diagnoses: Vec<usize> = (0..findings.len())
+            .filter(|&j| {
+                verdict.dropped[j].is_none()
+                    && codes.get(findings[j].code).system == System::Icd10cm
+                    && residual(findings[j].code).is_none()
+            })
+            .collect();
+        let another_stated = !diagnoses.is_empty() || !verdict.added.is_empty();
+        for (i, f) in findings.iter().enumerate() {
+            if verdict.dropped[i].is_some() || !another_stated {
+                continue;
+            }
+            if let Some((_, why)) = residual(f.code) {
+                verdict.dropped[i] = Some(rule(
+                    "residual",
+                    "I.C.18",
+                    format!("{why}; a more definite diagnosis is stated"),
+                    Vec::new(),
+                ));
+            }
+        }
+    }
+}
+
+/// Words that state a side, and the word the titles use for it.
+const SIDES: &[(&str, &str)] = &[
+    ("left", "left"),
+    ("lt", "left"),
+    ("right", "right"),
+    ("rt", "right"),
+];
+
+/// Tokens around a mention searched for a side ("left knee osteoarthritis", "fracture of the
+/// distal left radius").
+const SIDE_WINDOW: usize = 4;
+
+/// I.B.13: a code for an unspecified side becomes the code for the side the note states
+/// next to the mention (one side only; both sides or none leave it as it is).
+fn laterality(codes: &CodeSet, note: &Note, findings: &[Finding], verdict: &mut Verdict) {
+    for (i, f) in findings.iter().enumerate() {
+        let code = codes.get(f.code);
+        if verdict.dropped[i].is_some()
+            || !f.stated()
+            || code.system != System::Icd10cm
+            || !code.title.to_ascii_lowercase().contains("unspecified")
+        {
+            continue;
+        }
+        let mut stated: Vec<&str> = Vec::new();
+        for t in &f.terms {
+            let Some(sentence) = note.sentences.get(t.sentence) else {
+                continue;
+            };
+            let from = t
+                .first()
+                .saturating_sub(SIDE_WINDOW)
+                .max(sentence.tokens.start);
+            let to = (t.last() + SIDE_WINDOW + 1).min(sentence.tokens.end);
+            for token in note.tokens.get(from..to).unwrap_or_default() {
+                if let Some((_, side)) = SIDES.iter().find(|(w, _)| *w == token.norm) {
+                    if !stated.contains(side) {
+                        stated.push(side);
+                    }
+                }
+            }
+        }
+        let [side] = stated.as_slice() else {
+            continue;
+        };
+        let Some(sided) = sided_sibling(codes, f.code, side) else {
+            continue;
+        };
+        let shown = codes.get(sided).display();
+        verdict.dropped[i] = Some(rule(
+            "laterality",
+            "I.B.13",
+            format!("the note states the side: {shown}"),
+            vec![shown.clone()],
+        ));
+        verdict.added.push(Addition {
+            code: sided,
+            from: vec![i],
+            rule: rule(
+                "laterality",
+                "I.B.13",
+                format!(
+                    "side ({side}) from the note's words; {} was for an unspecified side",
+                    code.display()
+                ),
+                vec![code.display()],
+            ),
+        });
+    }
+}
+
+/// The sibling of `id` whose title names `side` where `id`'s says "unspecified" (for a
+/// 7th-character code, the sibling base's code with the same 7th character).
+fn sided_sibling(codes: &CodeSet, id: CodeId, side: &str) -> Option<CodeId> {
+    let code = codes.get(id);
+    let (base, seventh) = if code.kind == CodeKind::SeventhCharacter {
+        (code.parent?, code.code.chars().last())
+    } else {
+        (id, None)
+    };
+    let title = codes.get(base).title.to_ascii_lowercase();
+    let parent = codes.get(base).parent?;
+    for (at, _) in title.match_indices("unspecified") {
+        let wanted = format!(
+            "{}{side}{}",
+            &title[..at],
+            &title[at + "unspecified".len()..]
+        );
+        let sibling = codes
+            .get(parent)
+            .children
+            .iter()
+            .copied()
+            .find(|&c| c != base && codes.get(c).title.to_ascii_lowercase() == wanted);
+        let Some(sibling) = sibling else {
+            continue;
+        };
+        return match seventh {
+            None => codes.get(sibling).billable.then_some(sibling),
+            Some(ch) => codes
+                .get(sibling)
+                .children
+                .iter()
+                .copied()
+                .find(|&c| codes.get(c).code.ends_with(ch)),
+        };
+    }
+    None
+}
+
+/// I.B.9: a code whose every own-word mention lies inside a longer phrase that a
+/// combination code states in full ("neuropathy" inside "type 2 diabetes with neuropathy")
+/// is part of that combination and not reported beside it, unless the combination's
+/// tabular notes ask for it ("use additional code", "code also").
+fn combination_parts(codes: &CodeSet, findings: &[Finding], verdict: &mut Verdict) {
+    for (i, a) in findings.iter().enumerate() {
+        if verdict.dropped[i].is_some()
+            || !a.stated()
+            || codes.get(a.code).system != System::Icd10cm
+        {
+            continue;
+        }
+        let container = findings.iter().enumerate().find(|(j, b)| {
+            *j != i
+                && verdict.dropped[*j].is_none()
+                && b.code != a.code
+                && codes.get(b.code).system == System::Icd10cm
+                && a.assertion == b.assertion
+                && !asks_for(codes, b.code, a.code)
+                && a.terms.iter().all(|t| {
+                    b.terms.iter().any(|s| {
+                        s.sentence == t.sentence
+                            && s.compact()
+                            && s.coverage >= 0.8
+                            && s.words > t.words
+                            && s.first() <= t.first()
+                            && t.last() <= s.last()
+                    })
+                })
+        });
+        if let Some((_, b)) = container {
+            let shown = codes.get(b.code).display();
+            verdict.dropped[i] = Some(rule(
+                "combination",
+                "I.B.9",
+                format!(
+                    "stated as part of {shown} {}: the combination code says it in full",
+                    codes.get(b.code).title
+                ),
+                vec![shown],
+            ));
+        }
+    }
+}
+
+/// I.A.9.b, I.B.18: an "unspecified" (or "without complications") code is not reported
+/// beside a more specific code of the same condition that the note's words support.
+fn unspecified_siblings(codes: &CodeSet, findings: &[Finding], verdict: &mut Verdict) {
+    let specific: Vec<CodeId> = findings
+        .iter()
+        .enumerate()
+        .filter(|(i, f)| verdict.dropped[*i].is_none() && f.stated())
+        .map(|(_, f)| f.code)
+        .chain(verdict.added.iter().map(|a| a.code))
+        .collect();
+    for (i, f) in findings.iter().enumerate() {
+        if verdict.dropped[i].is_some() || codes.get(f.code).system != System::Icd10cm {
+            continue;
+        }
+        let vagueness = unspecified_count(codes, f.code);
+        if vagueness == 0 {
+            continue;
+        }
+        // The condition: the unspecified code's parent (its 7th-character base's parent).
+        let Some(parent) = condition_of(codes, f.code) else {
+            continue;
+        };
+        let better = specific.iter().copied().find(|&s| {
+            s != f.code
+                && codes.get(s).billable
+                && codes.is_within(s, parent)
+                && !codes.is_within(f.code, s)
+                && unspecified_count(codes, s) < vagueness
+        });
+        if let Some(s) = better {
+            let shown = codes.get(s).display();
+            verdict.dropped[i] = Some(rule(
+                "unspecified",
+                "I.B.18",
+                format!(
+                    "the note supports the more specific {shown} {}",
+                    codes.get(s).title
+                ),
+                vec![shown],
+            ));
+        }
+    }
+}
+
+/// The code's condition: the parent of the code (of its base, for a 7th-character code).
+fn condition_of(codes: &CodeSet, id: CodeId) -> Option<CodeId> {
+    let base = if codes.get(id).kind == CodeKind::SeventhCharacter {
+        codes.get(id).parent?
+    } else {
+        id
+    };
+    codes
+        .get(base)
+        .parent
+        .filter(|&p| codes.get(p).kind != CodeKind::Block)
+}
+
+/// How many of a title's axes are left unspecified ("without complications" counts as one).
+fn unspecified_count(codes: &CodeSet, id: CodeId) -> usize {
+    let title = codes.get(id).title.to_ascii_lowercase();
+    title.matches("unspecified").count() + usize::from(title.contains("without complication"))
+}
+
+/// Do the tabular notes of `combination` (or its ancestors up to the category) ask for
+/// `other` as an additional code ("use additional code", "code also", "code first")?
+pub fn asks_for(codes: &CodeSet, combination: CodeId, other: CodeId) -> bool {
+    let other_code = &codes.get(other).code;
+    std::iter::once(combination)
+        .chain(codes.ancestors(combination))
+        .filter(|&a| codes.get(a).kind != CodeKind::Block && codes.get(a).kind != CodeKind::Chapter)
+        .filter_map(|a| codes.get(a).notes())
+        .flat_map(|n| {
+            n.use_additional
+                .iter()
+                .chain(&n.code_also)
+                .chain(&n.code_first)
+        })
+        .any(|n| n.refs.iter().any(|r| r.covers(other_code)))
+}
+
+/// Does the sentence of `linked` state a cause for it other than `base`?
+fn states_other_cause(note: &Note, linked: &Finding, base: &Finding) -> bool {
+    linked.terms.iter().all(|t| {
+        if base.terms.iter().any(|b| b.sentence == t.sentence) {
+            return false;
+        }
+        let Some(sentence) = note.sentences.get(t.sentence) else {
+            return false;
+        };
+        let words: Vec<&str> = note.tokens[sentence.tokens.clone()]
+            .iter()
+            .filter(|tok| tok.norm.chars().any(char::is_alphanumeric))
+            .map(|tok| tok.norm.as_str())
+            .collect();
+        OTHER_CAUSE.iter().any(|phrase| {
+            let p: Vec<&str> = phrase.split(' ').collect();
+            words.windows(p.len()).any(|w| w == p.as_slice())
+        })
+    })
+}
+
+fn rule(kind: &str, guideline: &str, message: String, codes: Vec<String>) -> RuleNote {
+    RuleNote {
+        kind: kind.into(),
+        message,
+        codes,
+        guideline: Some(guideline.into()),
+    }
+}

@@ -1,0 +1,420 @@
+//! The guideline rules on a small hand-written tabular excerpt (no assets needed).
+
+use super::*;
+
+/// A few categories in the CMS tabular XML layout, with the "use additional code" notes the
+/// rules read. Not a complete copy of any category.
+const TABULAR: &str = r#"<?xml version="1.0" encoding="utf-8"?>
+<ICD10CM.tabular>
+  <version>2026</version>
+  <chapter><name>4</name><desc>Endocrine (E00-E89)</desc>
+    <section id="E08-E13"><desc>Diabetes mellitus (E08-E13)</desc>
+      <diag><name>E11</name><desc>Type 2 diabetes mellitus</desc>
+        <diag><name>E11.2</name><desc>Type 2 diabetes mellitus with kidney complications</desc>
+          <diag><name>E11.22</name><desc>Type 2 diabetes mellitus with diabetic chronic kidney disease</desc>
+            <useAdditionalCode><note>code to identify stage of chronic kidney disease (N18.1-N18.6)</note></useAdditionalCode>
+          </diag>
+        </diag>
+        <diag><name>E11.4</name><desc>Type 2 diabetes mellitus with neurological complications</desc>
+          <diag><name>E11.40</name><desc>Type 2 diabetes mellitus with diabetic neuropathy, unspecified</desc></diag>
+        </diag>
+        <diag><name>E11.6</name><desc>Type 2 diabetes mellitus with other specified complications</desc>
+          <diag><name>E11.62</name><desc>Type 2 diabetes mellitus with skin complications</desc>
+            <diag><name>E11.621</name><desc>Type 2 diabetes mellitus with foot ulcer</desc>
+              <useAdditionalCode><note>code to identify site of ulcer (L97.4-, L97.5-)</note></useAdditionalCode>
+            </diag>
+          </diag>
+        </diag>
+        <diag><name>E11.9</name><desc>Type 2 diabetes mellitus without complications</desc></diag>
+      </diag>
+    </section>
+  </chapter>
+  <chapter><name>6</name><desc>Nervous system (G00-G99)</desc>
+    <section id="G60-G65"><desc>Polyneuropathies (G60-G65)</desc>
+      <diag><name>G62</name><desc>Other and unspecified polyneuropathies</desc>
+        <diag><name>G62.9</name><desc>Polyneuropathy, unspecified</desc></diag>
+      </diag>
+    </section>
+  </chapter>
+  <chapter><name>9</name><desc>Circulatory (I00-I99)</desc>
+    <section id="I10-I1A"><desc>Hypertensive diseases (I10-I1A)</desc>
+      <diag><name>I10</name><desc>Essential (primary) hypertension</desc></diag>
+      <diag><name>I11</name><desc>Hypertensive heart disease</desc>
+        <diag><name>I11.0</name><desc>Hypertensive heart disease with heart failure</desc>
+          <useAdditionalCode><note>code to identify type of heart failure (I50.-)</note></useAdditionalCode>
+        </diag>
+        <diag><name>I11.9</name><desc>Hypertensive heart disease without heart failure</desc></diag>
+      </diag>
+      <diag><name>I12</name><desc>Hypertensive chronic kidney disease</desc>
+        <useAdditionalCode><note>code to identify the stage of chronic kidney disease (N18.1-N18.4, N18.9)</note></useAdditionalCode>
+        <diag><name>I12.0</name><desc>Hypertensive chronic kidney disease with stage 5 chronic kidney disease or end stage renal disease</desc></diag>
+        <diag><name>I12.9</name><desc>Hypertensive chronic kidney disease with stage 1 through stage 4 chronic kidney disease, or unspecified chronic kidney disease</desc></diag>
+      </diag>
+      <diag><name>I13</name><desc>Hypertensive heart and chronic kidney disease</desc>
+        <useAdditionalCode><note>code to identify the stage of chronic kidney disease (N18.1-N18.6)</note></useAdditionalCode>
+        <diag><name>I13.0</name><desc>Hypertensive heart and chronic kidney disease with heart failure and stage 1 through stage 4 chronic kidney disease, or unspecified chronic kidney disease</desc>
+          <useAdditionalCode><note>code to identify type of heart failure (I50.-)</note></useAdditionalCode>
+        </diag>
+      </diag>
+    </section>
+    <section id="I30-I5A"><desc>Other forms of heart disease (I30-I5A)</desc>
+      <diag><name>I50</name><desc>Heart failure</desc>
+        <diag><name>I50.2</name><desc>Systolic (congestive) heart failure</desc>
+          <diag><name>I50.23</name><desc>Acute on chronic systolic (congestive) heart failure</desc></diag>
+        </diag>
+        <diag><name>I50.9</name><desc>Heart failure, unspecified</desc></diag>
+      </diag>
+    </section>
+  </chapter>
+  <chapter><name>10</name><desc>Respiratory (J00-J99)</desc>
+    <section id="J09-J18"><desc>Influenza and pneumonia (J09-J18)</desc>
+      <diag><name>J18</name><desc>Pneumonia, unspecified organism</desc>
+        <diag><name>J18.9</name><desc>Pneumonia, unspecified organism</desc></diag>
+      </diag>
+    </section>
+  </chapter>
+  <chapter><name>13</name><desc>Musculoskeletal (M00-M99)</desc>
+    <section id="M15-M19"><desc>Osteoarthritis (M15-M19)</desc>
+      <diag><name>M17</name><desc>Osteoarthritis of knee</desc>
+        <diag><name>M17.1</name><desc>Unilateral primary osteoarthritis of knee</desc>
+          <diag><name>M17.10</name><desc>Unilateral primary osteoarthritis, unspecified knee</desc></diag>
+          <diag><name>M17.11</name><desc>Unilateral primary osteoarthritis, right knee</desc></diag>
+          <diag><name>M17.12</name><desc>Unilateral primary osteoarthritis, left knee</desc></diag>
+        </diag>
+      </diag>
+    </section>
+  </chapter>
+  <chapter><name>14</name><desc>Genitourinary (N00-N99)</desc>
+    <section id="N17-N19"><desc>Acute kidney failure and chronic kidney disease (N17-N19)</desc>
+      <diag><name>N18</name><desc>Chronic kidney disease (CKD)</desc>
+        <diag><name>N18.4</name><desc>Chronic kidney disease, stage 4 (severe)</desc></diag>
+        <diag><name>N18.9</name><desc>Chronic kidney disease, unspecified</desc></diag>
+      </diag>
+    </section>
+  </chapter>
+  <chapter><name>18</name><desc>Symptoms (R00-R99)</desc>
+    <section id="R50-R69"><desc>General symptoms and signs (R50-R69)</desc>
+      <diag><name>R50</name><desc>Fever of other and unknown origin</desc>
+        <diag><name>R50.9</name><desc>Fever, unspecified</desc></diag>
+      </diag>
+      <diag><name>R69</name><desc>Illness, unspecified</desc></diag>
+    </section>
+  </chapter>
+</ICD10CM.tabular>
+"#;
+
+fn code_set() -> CodeSet {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("tabular.xml");
+    std::fs::write(&path, TABULAR).expect("write fixture");
+    CodeSet::from_tabular(&path, "2026").expect("fixture parses")
+}
+
+struct Case {
+    codes: CodeSet,
+    note: Note,
+    findings: Vec<Finding>,
+}
+
+impl Case {
+    /// `text`, and findings given as (code, words of the note that name it, assertion).
+    fn new(text: &str, findings: &[(&str, &str, Assertion)]) -> Case {
+        let codes = code_set();
+        let note = Note::analyze(text);
+        let findings = findings
+            .iter()
+            .map(|&(code, words, assertion)| Finding {
+                code: codes
+                    .find(code)
+                    .unwrap_or_else(|| panic!("{code} in fixture")),
+                assertion,
+                terms: if words.is_empty() {
+                    Vec::new()
+                } else {
+                    vec![span_of(&note, words)]
+                },
+            })
+            .collect();
+        Case {
+            codes,
+            note,
+            findings,
+        }
+    }
+
+    fn verdict(&self, setting: Setting) -> Verdict {
+        Guidelines::new(&self.codes).apply(&self.codes, &self.note, &self.findings, setting)
+    }
+
+    /// The codes reported: kept findings, then additions.
+    fn reported(&self, setting: Setting) -> Vec<String> {
+        let v = self.verdict(setting);
+        let mut out: Vec<String> = self
+            .findings
+            .iter()
+            .zip(&v.dropped)
+            .filter(|(_, d)| d.is_none())
+            .map(|(f, _)| self.codes.get(f.code).display())
+            .chain(v.added.iter().map(|a| self.codes.get(a.code).display()))
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    fn dropped_by(&self, code: &str, setting: Setting) -> Option<RuleNote> {
+        let v = self.verdict(setting);
+        let id = self.codes.find(code)?;
+        self.findings
+            .iter()
+            .position(|f| f.code == id)
+            .and_then(|i| v.dropped[i].clone())
+    }
+}
+
+/// The span of `words` (lower case, whole tokens) in the note.
+fn span_of(note: &Note, words: &str) -> TermSpan {
+    let wanted: Vec<&str> = words.split(' ').collect();
+    let norms: Vec<&str> = note.tokens.iter().map(|t| t.norm.as_str()).collect();
+    let start = norms
+        .windows(wanted.len())
+        .position(|w| w == wanted.as_slice())
+        .unwrap_or_else(|| panic!("`{words}` not in note: {norms:?}"));
+    let tokens: Vec<usize> = (start..start + wanted.len()).collect();
+    TermSpan {
+        sentence: note.sentence_of_token(start),
+        words: wanted.len(),
+        tokens,
+        coverage: 1.0,
+    }
+}
+
+use Assertion::{Present, Uncertain};
+use Setting::{Inpatient, Outpatient};
+
+#[test]
+fn every_data_row_parses_and_names_its_section() {
+    for data in [PRESUMED_LINKS, INTEGRAL_SYMPTOMS, REPORTING] {
+        let header = rows(data).next();
+        assert!(header.is_some(), "data file without rows");
+        let columns = data
+            .lines()
+            .find(|l| !l.starts_with('#') && !l.trim().is_empty())
+            .map(|l| l.split('\t').count())
+            .unwrap_or(0);
+        for row in rows(data) {
+            assert!(
+                row.len() >= columns - 1,
+                "row {row:?} has {} of {columns} columns",
+                row.len()
+            );
+        }
+    }
+    for row in rows(PRESUMED_LINKS) {
+        assert!(
+            row[1].starts_with("I."),
+            "presumed link {} cites no guideline section",
+            row[0]
+        );
+    }
+}
+
+#[test]
+fn hypertension_with_ckd_is_presumed_hypertensive_ckd() {
+    let case = Case::new(
+        "Assessment: hypertension. Chronic kidney disease stage 4.",
+        &[
+            ("I10", "hypertension", Present),
+            ("N18.4", "chronic kidney disease stage 4", Present),
+        ],
+    );
+    assert_eq!(case.reported(Inpatient), ["I12.9", "N18.4"]);
+    let v = case.verdict(Inpatient);
+    let rule = &v.added[0].rule;
+    assert_eq!(rule.kind, "presumed_link");
+    assert_eq!(rule.guideline.as_deref(), Some("I.C.9.a.2"));
+    assert_eq!(
+        case.dropped_by("I10", Inpatient).map(|r| r.kind),
+        Some("combination".into())
+    );
+}
+
+#[test]
+fn another_stated_cause_lifts_the_presumption() {
+    let case = Case::new(
+        "Hypertension. Chronic kidney disease stage 4 due to lupus nephritis.",
+        &[
+            ("I10", "hypertension", Present),
+            ("N18.4", "chronic kidney disease stage 4", Present),
+        ],
+    );
+    assert_eq!(case.reported(Inpatient), ["I10", "N18.4"]);
+}
+
+#[test]
+fn hypertension_heart_failure_and_ckd_make_one_combination() {
+    let case = Case::new(
+        "Acute on chronic systolic heart failure. Hypertension. CKD stage 4.",
+        &[
+            ("I50.23", "acute on chronic systolic heart failure", Present),
+            ("I10", "hypertension", Present),
+            ("N18.4", "ckd stage 4", Present),
+        ],
+    );
+    // I13.0 says the hypertension, the heart failure and the CKD; its notes ask for the
+    // type of heart failure and the stage of CKD.
+    assert_eq!(case.reported(Inpatient), ["I13.0", "I50.23", "N18.4"]);
+    assert_eq!(
+        case.verdict(Inpatient).added[0].rule.guideline.as_deref(),
+        Some("I.C.9.a.3")
+    );
+}
+
+#[test]
+fn a_combination_code_replaces_the_parts_it_states() {
+    let case = Case::new(
+        "Type 2 diabetes with neuropathy.",
+        &[
+            ("E11.40", "type 2 diabetes with neuropathy", Present),
+            ("G62.9", "neuropathy", Present),
+            ("E11.9", "type 2 diabetes", Present),
+        ],
+    );
+    assert_eq!(case.reported(Inpatient), ["E11.40"]);
+    // The presumed link (diabetes "with" neuropathy) and the combination rule agree.
+    let rule = case.dropped_by("G62.9", Inpatient).expect("G62.9 dropped");
+    assert_eq!(rule.codes, ["E11.40"]);
+    // A phrase inside a longer one that a combination code states in full, with no
+    // presumed link to say so, goes by I.B.9.
+    let case = Case::new(
+        "Acute on chronic systolic heart failure.",
+        &[
+            ("I50.23", "acute on chronic systolic heart failure", Present),
+            ("I50.9", "heart failure", Present),
+        ],
+    );
+    assert_eq!(case.reported(Inpatient), ["I50.23"]);
+    let rule = case.dropped_by("I50.9", Inpatient).expect("I50.9 dropped");
+    assert_eq!(rule.guideline.as_deref(), Some("I.B.9"));
+}
+
+#[test]
+fn a_part_the_tabular_asks_for_is_kept() {
+    // E11.22 "use additional code to identify stage of chronic kidney disease".
+    let case = Case::new(
+        "Type 2 diabetes with chronic kidney disease stage 4.",
+        &[
+            (
+                "E11.22",
+                "type 2 diabetes with chronic kidney disease stage 4",
+                Present,
+            ),
+            ("N18.4", "chronic kidney disease stage 4", Present),
+        ],
+    );
+    assert_eq!(case.reported(Inpatient), ["E11.22", "N18.4"]);
+}
+
+#[test]
+fn diabetes_and_ckd_anywhere_in_the_note_are_linked() {
+    let case = Case::new(
+        "PMH: type 2 diabetes. Labs: chronic kidney disease stage 4.",
+        &[
+            ("E11.9", "type 2 diabetes", Present),
+            ("N18.4", "chronic kidney disease stage 4", Present),
+        ],
+    );
+    assert_eq!(case.reported(Inpatient), ["E11.22", "N18.4"]);
+    assert_eq!(
+        case.dropped_by("E11.9", Inpatient).map(|r| r.kind),
+        Some("unspecified".into())
+    );
+}
+
+#[test]
+fn an_unspecified_sibling_goes_beside_the_specific_code() {
+    let case = Case::new(
+        "Heart failure. Acute on chronic systolic heart failure.",
+        &[
+            ("I50.9", "heart failure", Present),
+            ("I50.23", "acute on chronic systolic heart failure", Present),
+        ],
+    );
+    assert_eq!(case.reported(Inpatient), ["I50.23"]);
+}
+
+#[test]
+fn a_learned_only_specific_code_does_not_remove_the_stated_one() {
+    let case = Case::new(
+        "Heart failure.",
+        &[("I50.9", "heart failure", Present), ("I50.23", "", Present)],
+    );
+    assert_eq!(case.reported(Inpatient), ["I50.23", "I50.9"]);
+}
+
+#[test]
+fn a_symptom_integral_to_a_confirmed_diagnosis_is_not_coded() {
+    let case = Case::new(
+        "Fever. Pneumonia.",
+        &[("R50.9", "fever", Present), ("J18.9", "pneumonia", Present)],
+    );
+    assert_eq!(case.reported(Inpatient), ["J18.9"]);
+    assert_eq!(
+        case.dropped_by("R50.9", Inpatient)
+            .and_then(|r| r.guideline),
+        Some("I.C.18.b".into())
+    );
+}
+
+#[test]
+fn outpatient_uncertain_diagnoses_are_not_coded_and_their_symptoms_are() {
+    let case = Case::new(
+        "Fever. Rule out pneumonia.",
+        &[
+            ("R50.9", "fever", Present),
+            ("J18.9", "pneumonia", Uncertain),
+        ],
+    );
+    assert_eq!(case.reported(Outpatient), ["R50.9"]);
+    // Inpatient, the uncertain diagnosis is coded as established (II.H) and the fever is
+    // integral to it.
+    assert_eq!(case.reported(Inpatient), ["J18.9"]);
+}
+
+#[test]
+fn illness_unspecified_goes_beside_a_diagnosis() {
+    let case = Case::new(
+        "Illness. Pneumonia.",
+        &[("R69", "illness", Present), ("J18.9", "pneumonia", Present)],
+    );
+    assert_eq!(case.reported(Inpatient), ["J18.9"]);
+    let alone = Case::new("Illness.", &[("R69", "illness", Present)]);
+    assert_eq!(alone.reported(Inpatient), ["R69"]);
+}
+
+#[test]
+fn categories_are_never_reported() {
+    let case = Case::new("Diabetes.", &[("E11", "diabetes", Present)]);
+    assert!(case.reported(Inpatient).is_empty());
+    assert_eq!(
+        case.dropped_by("E11", Inpatient).and_then(|r| r.guideline),
+        Some("I.B.2".into())
+    );
+}
+
+#[test]
+fn the_side_the_note_states_replaces_an_unspecified_side() {
+    let case = Case::new(
+        "Primary osteoarthritis of the left knee.",
+        &[("M17.10", "primary osteoarthritis of the left knee", Present)],
+    );
+    assert_eq!(case.reported(Inpatient), ["M17.12"]);
+    let v = case.verdict(Inpatient);
+    assert_eq!(v.added[0].rule.guideline.as_deref(), Some("I.B.13"));
+    // Both sides named: the coder decides (bilateral has its own code).
+    let both = Case::new(
+        "Primary osteoarthritis of left and right knee.",
+        &[("M17.10", "primary osteoarthritis", Present)],
+    );
+    assert_eq!(both.reported(Inpatient), ["M17.10"]);
+}
