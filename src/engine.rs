@@ -17,6 +17,7 @@ use crate::coding::{
 };
 use crate::drug_therapy::DrugTherapy;
 use crate::error::{Error, Result};
+use crate::gestation::Gestation;
 use crate::guidelines::{Finding, Guidelines, TermSpan};
 use crate::index::{
     build_index, BuildOptions, BuildReport, EncoderFiles, LookupOptions, TermIndex,
@@ -83,6 +84,8 @@ pub struct Engine {
     guidelines: Guidelines,
     /// Drug names that state a long-term (current) drug therapy code.
     drug_therapy: DrugTherapy,
+    /// Weeks of gestation stated in a pregnancy note.
+    gestation: Gestation,
 }
 
 /// File name of the code-frequency prior under `Config::models`.
@@ -165,6 +168,7 @@ impl Engine {
         let learned = LearnedPhrases::new(associations, &codes, &index, &abbreviations);
         let guidelines = Guidelines::new(&codes);
         let drug_therapy = DrugTherapy::new(&codes);
+        let gestation = Gestation::new(&codes);
         Ok(Engine {
             codes,
             abbreviations,
@@ -179,6 +183,7 @@ impl Engine {
             history_codes: Default::default(),
             guidelines,
             drug_therapy,
+            gestation,
         })
     }
 
@@ -323,6 +328,11 @@ impl Engine {
                 .find(&note)
                 .into_iter()
                 .map(|d| Mention::stated(d.code, d.tokens, d.sentence, &note))
+                .chain(
+                    self.gestation
+                        .find(&note)
+                        .map(|g| Mention::stated(g.code, g.tokens, g.sentence, &note)),
+                )
                 .filter(wanted),
         );
         if options.components.learned_phrases {

@@ -14,6 +14,7 @@ pub mod engine;
 pub mod error;
 pub mod eval;
 pub mod feedback;
+pub mod gestation;
 pub mod guidelines;
 pub mod index;
 pub mod learned;
