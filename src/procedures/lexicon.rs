@@ -323,6 +323,7 @@ impl Builder {
 }
 
 /// Lines of the data files that do not parse (for the tests).
+#[cfg(test)]
 pub(super) fn malformed_lines() -> Vec<String> {
     let mut builder = Builder::default();
     let mut bad = Vec::new();

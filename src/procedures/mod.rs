@@ -145,6 +145,12 @@ impl ProcedureComposer {
             .copied()
             .filter(|&h| hits[h].role() == Role::BodyPart)
             .collect();
+        // A procedure word that names its body part itself ("TKA", "hemiarthroplasty") comes
+        // first: "hip" in "hip hemiarthroplasty" must not turn it into a total replacement.
+        let anchor_names_body = anchor.entry().pattern.states(3) || anchor.entry().sides.any();
+        if anchor_names_body {
+            sources.push((statement.anchor, anchor.entry()));
+        }
         for &h in &body_words {
             if hits[h].last < anchor.first && anchor.first - hits[h].last <= 2 {
                 sources.push((h, hits[h].entry()));
@@ -153,7 +159,9 @@ impl ProcedureComposer {
         if let Some(stem) = anchor.stem {
             sources.push((statement.anchor, &lexicon.entries[stem as usize]));
         }
-        sources.push((statement.anchor, anchor.entry()));
+        if !anchor_names_body {
+            sources.push((statement.anchor, anchor.entry()));
+        }
         for &h in &body_words {
             if !sources.iter().any(|(s, _)| *s == h) {
                 sources.push((h, hits[h].entry()));
@@ -285,7 +293,8 @@ impl ProcedureComposer {
         }
         let section = pattern.axes[0][0].ch;
         let mut best: Option<([usize; 7], [u8; 7], CodeId)> = None;
-        let mut candidates: Vec<[u8; 7]> = Vec::new();
+        // Every code of the tables searched, to tell a real choice from a forced one.
+        let mut searched: Vec<[u8; 7]> = Vec::new();
         for (r0, v0) in pattern.axes[0].iter().enumerate() {
             for (r1, v1) in pattern.axes[1].iter().enumerate() {
                 for (r2, v2) in pattern.axes[2].iter().enumerate() {
@@ -293,6 +302,8 @@ impl ProcedureComposer {
                         continue;
                     };
                     'codes: for (tail, id) in table {
+                        let code = [v0.ch, v1.ch, v2.ch, tail[0], tail[1], tail[2], tail[3]];
+                        searched.push(code);
                         let mut rank = [r0, r1, r2, 0, 0, 0, 0];
                         for (i, &ch) in tail.iter().enumerate() {
                             let axis = i + 3;
@@ -301,8 +312,6 @@ impl ProcedureComposer {
                                 None => continue 'codes,
                             }
                         }
-                        let code = [v0.ch, v1.ch, v2.ch, tail[0], tail[1], tail[2], tail[3]];
-                        candidates.push(code);
                         if best.as_ref().is_none_or(|(b, _, _)| rank < *b) {
                             best = Some((rank, code, *id));
                         }
@@ -311,8 +320,8 @@ impl ProcedureComposer {
             }
         }
         let (_, code, id) = best?;
-        // An axis was defaulted when the note did not state it and another valid code
-        // differs from the chosen one only there.
+        // An axis was defaulted when the note did not state the chosen value and another code
+        // of the tables differs from the chosen one only there.
         let mut defaulted = Vec::new();
         for axis in 0..7 {
             // "No device" / "no qualifier" is what a statement without one says (guidelines'
@@ -328,7 +337,7 @@ impl ProcedureComposer {
             {
                 continue;
             }
-            let alternative = candidates
+            let alternative = searched
                 .iter()
                 .any(|c| c[axis] != code[axis] && (0..7).all(|i| i == axis || c[i] == code[i]));
             if alternative {
