@@ -18,6 +18,7 @@ use crate::coding::{
 use crate::drug_therapy::DrugTherapy;
 use crate::error::{Error, Result};
 use crate::gestation::Gestation;
+use crate::procedures::ProcedureComposer;
 use crate::guidelines::{Finding, Guidelines, TermSpan};
 use crate::index::{
     build_index, BuildOptions, BuildReport, EncoderFiles, LookupOptions, TermIndex,
@@ -86,6 +87,8 @@ pub struct Engine {
     drug_therapy: DrugTherapy,
     /// Weeks of gestation stated in a pregnancy note.
     gestation: Gestation,
+    /// ICD-10-PCS codes composed from procedure statements ("laparoscopic appendectomy").
+    procedures: ProcedureComposer,
 }
 
 /// File name of the code-frequency prior under `Config::models`.
@@ -169,6 +172,7 @@ impl Engine {
         let guidelines = Guidelines::new(&codes);
         let drug_therapy = DrugTherapy::new(&codes);
         let gestation = Gestation::new(&codes);
+        let procedures = ProcedureComposer::new(&codes);
         Ok(Engine {
             codes,
             abbreviations,
@@ -184,6 +188,7 @@ impl Engine {
             guidelines,
             drug_therapy,
             gestation,
+            procedures,
         })
     }
 
@@ -333,6 +338,19 @@ impl Engine {
                         .find(&note)
                         .map(|g| Mention::stated(g.code, g.tokens, g.sentence, &note)),
                 )
+                .filter(wanted),
+        );
+        // Procedures composed from their statement: the words say the operation and body
+        // part; axes the note leaves unsaid lower the coverage.
+        mentions.extend(
+            self.procedures
+                .find(&note)
+                .into_iter()
+                .map(|p| {
+                    let mut m = Mention::stated(p.code, p.tokens, p.sentence, &note);
+                    m.coverage = p.confidence;
+                    m
+                })
                 .filter(wanted),
         );
         if options.components.learned_phrases {
