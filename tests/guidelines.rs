@@ -444,6 +444,34 @@ fn section_group(section: &str) -> String {
     }
 }
 
+/// A piece of a section name, numbers compared as numbers (`I.C.9` before `I.C.10`).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum SortKey {
+    Number(u64),
+    Text(String),
+}
+
+fn natural_key(name: &str) -> Vec<SortKey> {
+    let mut key = Vec::new();
+    let mut chars = name.chars().peekable();
+    while let Some(&c) = chars.peek() {
+        let digits = c.is_ascii_digit();
+        let mut piece = String::new();
+        while let Some(&c) = chars.peek() {
+            if c.is_ascii_digit() != digits {
+                break;
+            }
+            piece.push(c);
+            chars.next();
+        }
+        key.push(match piece.parse() {
+            Ok(n) if digits => SortKey::Number(n),
+            _ => SortKey::Text(piece),
+        });
+    }
+    key
+}
+
 #[derive(Default)]
 struct Tally {
     pass: usize,
@@ -472,20 +500,22 @@ fn table(outcomes: &[Outcome]) -> String {
             continue;
         }
         let mut files: BTreeMap<&str, Tally> = BTreeMap::new();
-        let mut sections: BTreeMap<String, Tally> = BTreeMap::new();
+        let mut sections: BTreeMap<Vec<SortKey>, (String, Tally)> = BTreeMap::new();
         let mut all = Tally::default();
         for o in &mine {
             files.entry(&o.file).or_default().add(o.pass);
+            let group = section_group(&o.section);
             sections
-                .entry(section_group(&o.section))
-                .or_default()
+                .entry(natural_key(&group))
+                .or_insert_with(|| (group, Tally::default()))
+                .1
                 .add(o.pass);
             all.add(o.pass);
         }
         let row = |out: &mut String, name: &str, t: &Tally| {
             let _ = writeln!(
                 out,
-                "  {name:<32} {:>4}/{:<4} {:>6.1}%",
+                "  {name:<38} {:>4}/{:<4} {:>6.1}%",
                 t.pass,
                 t.total,
                 100.0 * t.rate()
@@ -496,7 +526,7 @@ fn table(outcomes: &[Outcome]) -> String {
             row(&mut out, name, t);
         }
         let _ = writeln!(out, "{} by guideline section:", kind.label());
-        for (name, t) in &sections {
+        for (name, t) in sections.values() {
             row(&mut out, name, t);
         }
         row(&mut out, &format!("{} overall", kind.label()), &all);
@@ -715,6 +745,16 @@ fn patterns_match_codes_and_prefixes() {
     let pcs = p("0DT-", System::Icd10pcs);
     assert!(pcs.matches(System::Icd10pcs, "0DTJ4ZZ"));
     assert!(!pcs.matches(System::Icd10cm, "0DTJ4ZZ"));
+}
+
+#[test]
+fn sections_sort_naturally() {
+    let mut names = vec!["I.C.10", "I.C.9", "I.C.2", "IV.H", "I.B", "B3.11", "B3.2"];
+    names.sort_by_key(|n| natural_key(n));
+    assert_eq!(
+        names,
+        ["B3.2", "B3.11", "I.B", "I.C.2", "I.C.9", "I.C.10", "IV.H"]
+    );
 }
 
 #[test]
