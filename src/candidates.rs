@@ -382,7 +382,10 @@ impl Matcher {
                 .iter()
                 .copied()
                 .min_by_key(|&p| p.abs_diff(anchor))?;
-            if !tokens.iter().any(|&t| t != at && t.abs_diff(at) <= 2) {
+            // A number of an abbreviation's sense ("DM2": type 2 diabetes mellitus) stands
+            // with the sense's other words.
+            let from_sense = token_words[at].ids[token_words[at].own..].contains(&w);
+            if !from_sense && !tokens.iter().any(|&t| t != at && t.abs_diff(at) <= 2) {
                 return None;
             }
         }

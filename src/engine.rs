@@ -18,7 +18,6 @@ use crate::coding::{
 use crate::drug_therapy::DrugTherapy;
 use crate::error::{Error, Result};
 use crate::gestation::Gestation;
-use crate::procedures::ProcedureComposer;
 use crate::guidelines::{Finding, Guidelines, TermSpan};
 use crate::index::{
     build_index, BuildOptions, BuildReport, EncoderFiles, LookupOptions, TermIndex,
@@ -26,6 +25,7 @@ use crate::index::{
 pub use crate::learned::LearnedPhrases;
 use crate::lexicon::Abbreviations;
 use crate::onnx::SentenceEncoder;
+use crate::procedures::ProcedureComposer;
 use crate::rank::{
     is_diagnostic_section, CodePrior, Features, LearnedRanker, LexicalRanker, LinearRanker, Ranker,
 };
@@ -552,9 +552,15 @@ impl Engine {
                         );
                     }
                     // Family conditions are not the patient's; a past acute infarction is
-                    // only its history code (I25.2), never an acute one.
+                    // only its history code (I25.2), never an acute one. A condition stated
+                    // as past ("h/o DVT", "history of breast cancer") is reported by its
+                    // personal history code alone (I.C.21.c.4: history codes explain a
+                    // condition that no longer exists); a bare past-medical-history list
+                    // names chronic conditions that usually persist, so those keep their code.
                     let acute_episode = is_acute_infarction(&self.codes.get(m.code).code);
-                    if family || (acute_episode && history.is_some()) {
+                    let stated_past = note.section_of_token(m.first())
+                        != crate::text::Section::PastMedicalHistory;
+                    if family || (history.is_some() && (acute_episode || stated_past)) {
                         continue;
                     }
                     (m.code, HISTORICAL, None)
@@ -720,12 +726,13 @@ impl Engine {
                     .mentions
                     .iter()
                     .filter(|m| m.is_term())
-                    .map(|m| TermSpan {
-                        sentence: m.sentence,
-                        tokens: m.tokens.clone(),
-                        coverage: m.coverage,
-                        words: m.words,
-                    })
+                    .map(span_of_mention)
+                    .collect(),
+                inferred: c
+                    .mentions
+                    .iter()
+                    .filter(|m| !m.is_term())
+                    .map(span_of_mention)
                     .collect(),
             })
             .collect();
@@ -1020,6 +1027,15 @@ fn add_mention(
         None => {
             by_code.insert(code, candidate);
         }
+    }
+}
+
+fn span_of_mention(m: &Mention) -> TermSpan {
+    TermSpan {
+        sentence: m.sentence,
+        tokens: m.tokens.clone(),
+        coverage: m.coverage,
+        words: m.words,
     }
 }
 

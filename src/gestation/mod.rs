@@ -86,16 +86,20 @@ impl Gestation {
                 continue;
             };
             // "28 weeks", "28-week", "28 + 3 weeks"; not "28 weeks old" (an infant's age).
-            let unit = [i + 1, i + 2, i + 3]
-                .into_iter()
-                .find(|&j| is_word(j, WEEK_WORDS) && (j == i + 1 || norms[i + 1] == "-" || norms[i + 1] == "+"));
+            let unit = [i + 1, i + 2, i + 3].into_iter().find(|&j| {
+                is_word(j, WEEK_WORDS) && (j == i + 1 || norms[i + 1] == "-" || norms[i + 1] == "+")
+            });
             let Some(unit) = unit else {
                 continue;
             };
             if is_word(unit + 1, &["old", "ago"]) || weeks > 45 {
                 continue;
             }
-            let code = self.by_week.get(weeks.min(43) as usize).copied().flatten()?;
+            let code = self
+                .by_week
+                .get(weeks.min(43) as usize)
+                .copied()
+                .flatten()?;
             return Some(GestationMention {
                 code,
                 tokens: (i..=unit).collect(),

@@ -24,6 +24,7 @@ pub use pattern::CodePattern;
 const PRESUMED_LINKS: &str = include_str!("data/presumed_links.tsv");
 const INTEGRAL_SYMPTOMS: &str = include_str!("data/integral_symptoms.tsv");
 const REPORTING: &str = include_str!("data/reporting.tsv");
+const CONFIRMED_ONLY: &str = include_str!("data/confirmed_only.tsv");
 
 /// Words that state another cause for a linked condition ("CKD due to lupus nephritis"),
 /// which lifts the presumption of I.A.15 and I.C.9.a ("unless the documentation clearly
@@ -72,6 +73,8 @@ pub struct Finding {
     /// Where the code's own terms were found (empty for codes only learned phrases or the
     /// sentence encoder suggest).
     pub terms: Vec<TermSpan>,
+    /// Where learned phrases or the sentence encoder found it.
+    pub inferred: Vec<TermSpan>,
 }
 
 impl Finding {
@@ -120,6 +123,8 @@ pub struct Guidelines {
     links: Vec<PresumedLink>,
     integral: Vec<IntegralSymptoms>,
     residual: Vec<(CodePattern, String)>,
+    /// (code, section, label): coded only when confirmed.
+    confirmed_only: Vec<(CodePattern, String, String)>,
 }
 
 /// Data rows: the non-comment lines after the header, split on tabs.
@@ -185,10 +190,23 @@ impl Guidelines {
                 Some((CodePattern::parse(code), why.to_string()))
             })
             .collect();
+        let confirmed_only = rows(CONFIRMED_ONLY)
+            .filter_map(|r| {
+                let [code, section, label, ..] = r.as_slice() else {
+                    return None;
+                };
+                Some((
+                    CodePattern::parse(code),
+                    section.to_string(),
+                    label.to_string(),
+                ))
+            })
+            .collect();
         Guidelines {
             links,
             integral,
             residual,
+            confirmed_only,
         }
     }
 
@@ -217,9 +235,31 @@ impl Guidelines {
             _ => false,
         };
 
+        // I.C.1.a.1, I.C.1.g.1.a, I.C.10.c: some conditions only when confirmed.
+        for (i, f) in findings.iter().enumerate() {
+            if f.assertion != Assertion::Uncertain {
+                continue;
+            }
+            if let Some((_, section, label)) = self
+                .confirmed_only
+                .iter()
+                .find(|(p, _, _)| p.matches(codes, f.code))
+            {
+                verdict.dropped[i] = Some(rule(
+                    "confirmed_only",
+                    section,
+                    format!("{label} is coded only when confirmed; code the signs and symptoms"),
+                    Vec::new(),
+                ));
+            }
+        }
         // IV.H: outpatient coding does not code uncertain diagnoses.
         for (i, f) in findings.iter().enumerate() {
-            if setting == Setting::Outpatient && f.assertion == Assertion::Uncertain && cm(f) {
+            if setting == Setting::Outpatient
+                && f.assertion == Assertion::Uncertain
+                && cm(f)
+                && verdict.dropped[i].is_none()
+            {
                 verdict.dropped[i] = Some(rule(
                     "uncertain_outpatient",
                     "IV.H",
@@ -234,6 +274,7 @@ impl Guidelines {
         laterality(codes, note, findings, &mut verdict);
         self.presumed_links(codes, note, findings, &established, &mut verdict);
         combination_parts(codes, findings, &mut verdict);
+        same_words_better_code(codes, findings, &mut verdict);
         unspecified_siblings(codes, findings, &mut verdict);
         self.integral_symptoms(codes, findings, &established, &mut verdict);
         self.residual_codes(codes, findings, &mut verdict);
@@ -525,7 +566,7 @@ fn sided_sibling(codes: &CodeSet, id: CodeId, side: &str) -> Option<CodeId> {
 fn combination_parts(codes: &CodeSet, findings: &[Finding], verdict: &mut Verdict) {
     for (i, a) in findings.iter().enumerate() {
         if verdict.dropped[i].is_some()
-            || !a.stated()
+            || (a.terms.is_empty() && a.inferred.is_empty())
             || codes.get(a.code).system != System::Icd10cm
         {
             continue;
@@ -537,13 +578,16 @@ fn combination_parts(codes: &CodeSet, findings: &[Finding], verdict: &mut Verdic
                 && codes.get(b.code).system == System::Icd10cm
                 && a.assertion == b.assertion
                 && !asks_for(codes, b.code, a.code)
-                && a.terms.iter().all(|t| {
+                && a.terms.iter().chain(&a.inferred).all(|t| {
                     b.terms.iter().any(|s| {
+                        // Inside the phrase, or just before it where the phrase's own word
+                        // was placed on a later occurrence ("Pneumonia due to Klebsiella
+                        // pneumoniae").
                         s.sentence == t.sentence
                             && s.compact()
                             && s.coverage >= 0.8
-                            && s.words > t.words
-                            && s.first() <= t.first()
+                            && (s.words > t.words || t.words == 0)
+                            && s.first() <= t.first() + 1
                             && t.last() <= s.last()
                     })
                 })
@@ -557,6 +601,49 @@ fn combination_parts(codes: &CodeSet, findings: &[Finding], verdict: &mut Verdic
                     "stated as part of {shown} {}: the combination code says it in full",
                     codes.get(b.code).title
                 ),
+                vec![shown],
+            ));
+        }
+    }
+}
+
+/// I.A.9.a, I.A.13: a residual "Other ..." code, or a manifestation code "in diseases
+/// classified elsewhere", found only by the very words that also state a named code of its
+/// own ("pneumonia" for J18.9 and for J84.89 "Other specified interstitial pulmonary
+/// diseases"), says nothing the named code does not: an "other" code needs the note to
+/// specify a form no code names, and a manifestation code needs its cause coded first.
+fn same_words_better_code(codes: &CodeSet, findings: &[Finding], verdict: &mut Verdict) {
+    let weak = |id: CodeId| {
+        let title = codes.get(id).title.to_ascii_lowercase();
+        title.starts_with("other")
+            || title.contains("other specified")
+            || title.contains("in diseases classified elsewhere")
+    };
+    for (i, a) in findings.iter().enumerate() {
+        if verdict.dropped[i].is_some()
+            || !a.stated()
+            || !weak(a.code)
+            || codes.get(a.code).system != System::Icd10cm
+        {
+            continue;
+        }
+        let named = findings.iter().enumerate().find(|(j, b)| {
+            *j != i
+                && verdict.dropped[*j].is_none()
+                && codes.get(b.code).system == System::Icd10cm
+                && !weak(b.code)
+                && a.terms.iter().all(|t| {
+                    b.terms
+                        .iter()
+                        .any(|s| s.sentence == t.sentence && s.tokens == t.tokens)
+                })
+        });
+        if let Some((_, b)) = named {
+            let shown = codes.get(b.code).display();
+            verdict.dropped[i] = Some(rule(
+                "residual",
+                "I.A.9.a",
+                format!("the same words state {shown} {}", codes.get(b.code).title),
                 vec![shown],
             ));
         }
@@ -578,19 +665,28 @@ fn unspecified_siblings(codes: &CodeSet, findings: &[Finding], verdict: &mut Ver
             continue;
         }
         let vagueness = unspecified_count(codes, f.code);
-        if vagueness == 0 {
-            continue;
-        }
         // The condition: the unspecified code's parent (its 7th-character base's parent).
         let Some(parent) = condition_of(codes, f.code) else {
             continue;
+        };
+        if vagueness == 0 && codes.default_billable(parent) != Some(f.code) {
+            continue;
+        }
+        // The condition's default code ("without complications", ".9") says less than any
+        // other code of the condition.
+        let default = codes.default_billable(parent) == Some(f.code);
+        // A residual "Other ..." code names no more than the unspecified one.
+        let residual = |s: CodeId| {
+            let title = codes.get(s).title.to_ascii_lowercase();
+            title.starts_with("other") || title.contains("other specified")
         };
         let better = specific.iter().copied().find(|&s| {
             s != f.code
                 && codes.get(s).billable
                 && codes.is_within(s, parent)
                 && !codes.is_within(f.code, s)
-                && unspecified_count(codes, s) < vagueness
+                && !residual(s)
+                && (default || unspecified_count(codes, s) < vagueness)
         });
         if let Some(s) = better {
             let shown = codes.get(s).display();

@@ -133,6 +133,7 @@ impl Case {
                 } else {
                     vec![span_of(&note, words)]
                 },
+                inferred: Vec::new(),
             })
             .collect();
         Case {
@@ -194,7 +195,7 @@ use Setting::{Inpatient, Outpatient};
 
 #[test]
 fn every_data_row_parses_and_names_its_section() {
-    for data in [PRESUMED_LINKS, INTEGRAL_SYMPTOMS, REPORTING] {
+    for data in [PRESUMED_LINKS, INTEGRAL_SYMPTOMS, REPORTING, CONFIRMED_ONLY] {
         let header = rows(data).next();
         assert!(header.is_some(), "data file without rows");
         let columns = data

@@ -1,7 +1,8 @@
 //! Phrases learned from coded notes (see [`crate::associations`]), kept only where the
-//! phrase states its code: a learned phrase adds a code when it shares a distinctive word
-//! with one of the code's own terms (directly, through a clinical abbreviation's sense, or
-//! through the note-word ↔ title-word table `equivalents.tsv`). Document-level
+//! phrase states its code: a learned phrase adds a code when it says at least half of the
+//! distinctive words of one of the code's own terms (directly, through a clinical
+//! abbreviation's sense, or through the note-word ↔ title-word table `equivalents.tsv`),
+//! and, for a procedure of a section with body parts, a word of its body part. Document-level
 //! co-occurrences ("ordered" → a testicular cyst, "0 mg dl" → a lab code, "disease" → R69)
 //! say nothing of the code and are left out, here and in training alike.
 
@@ -133,13 +134,14 @@ impl LearnedPhrases {
 struct Statements<'a> {
     index: &'a TermIndex,
     abbreviations: &'a Abbreviations,
-    /// Per code: distinctive words of its terms, of its ancestors' terms (up to the
-    /// category) and, for procedures, of its title.
-    words: HashMap<CodeId, HashSet<u32>>,
+    /// Per code: the distinctive words of each of its terms, of its ancestors' terms (up
+    /// to the category) and, for procedures, of its title.
+    words: HashMap<CodeId, Vec<Vec<u32>>>,
     /// Per procedure of a section that names a body part (medical and surgical, imaging,
-    /// nuclear medicine): the words of that body part, which the phrase must also say
-    /// ("x ray" says no chest, so it states no chest radiograph).
-    body_parts: HashMap<CodeId, HashSet<u32>>,
+    /// nuclear medicine): the words of that body part and of the operation, both of which
+    /// the phrase must say ("x ray" says no chest and "chest" no radiograph, so neither
+    /// states a chest radiograph).
+    body_parts: HashMap<CodeId, (HashSet<u32>, HashSet<u32>)>,
 }
 
 impl<'a> Statements<'a> {
@@ -165,16 +167,22 @@ impl<'a> Statements<'a> {
         }
         let distinctive =
             |w: u32| side.idf_of(w) >= MIN_STATING_IDF && !is_filler(&side.vocabulary[w as usize]);
-        let mut words: HashMap<CodeId, HashSet<u32>> = HashMap::new();
+        let mut words: HashMap<CodeId, Vec<Vec<u32>>> = HashMap::new();
         for term in &side.terms {
             let Some(learned) = speakers.get(&term.code) else {
                 continue;
             };
+            let telling: Vec<u32> = term
+                .words
+                .iter()
+                .copied()
+                .filter(|&w| distinctive(w))
+                .collect();
+            if telling.is_empty() {
+                continue;
+            }
             for &code in learned {
-                words
-                    .entry(code)
-                    .or_default()
-                    .extend(term.words.iter().copied().filter(|&w| distinctive(w)));
+                words.entry(code).or_default().push(telling.clone());
             }
         }
         // PCS titles name the operation, body part and method in full.
@@ -186,30 +194,51 @@ impl<'a> Statements<'a> {
                 .filter_map(|w| side.word_ids.get(&w).copied())
                 .collect()
         };
-        let mut body_parts: HashMap<CodeId, HashSet<u32>> = HashMap::new();
+        let mut body_parts: HashMap<CodeId, (HashSet<u32>, HashSet<u32>)> = HashMap::new();
         for &id in ids.values() {
             let code = codes.get(id);
             if code.system != System::Icd10pcs {
                 continue;
             }
-            let title_words = index_words(&code.title);
-            words
-                .entry(id)
-                .or_default()
-                .extend(title_words.into_iter().filter(|&w| distinctive(w)));
+            let title_words: Vec<u32> = index_words(&code.title)
+                .into_iter()
+                .filter(|&w| distinctive(w))
+                .collect();
+            if !title_words.is_empty() {
+                words.entry(id).or_default().push(title_words);
+            }
             let names_body_part = matches!(code.code.chars().next(), Some('0' | 'B' | 'C'));
-            let body_part = code.axes.as_ref().and_then(|a| a[3].meaning.as_deref());
-            if let (true, Some(meaning)) = (names_body_part, body_part) {
-                let part: HashSet<u32> = index_words(meaning)
+            if !names_body_part {
+                continue;
+            }
+            // "Plain Radiography of Chest", "Excision of Liver, Open Approach": the
+            // operation before " of ", the body part after it (the tables' body-part
+            // meaning where they describe the code).
+            let (operation, part_in_title) = match code.title.split_once(" of ") {
+                Some((op, rest)) => (op, rest.split([',']).next().unwrap_or(rest)),
+                None => continue,
+            };
+            let part_in_title = part_in_title
+                .split(" using ")
+                .next()
+                .unwrap_or(part_in_title);
+            let body_part = code
+                .axes
+                .as_ref()
+                .and_then(|a| a[3].meaning.as_deref())
+                .unwrap_or(part_in_title);
+            let telling = |text: &str| -> HashSet<u32> {
+                index_words(text)
                     .into_iter()
                     .filter(|&w| {
                         let v = side.vocabulary[w as usize].as_str();
                         !is_filler(v) && !matches!(v, "right" | "left" | "bilater")
                     })
-                    .collect();
-                if !part.is_empty() {
-                    body_parts.insert(id, part);
-                }
+                    .collect()
+            };
+            let (part, op) = (telling(body_part), telling(operation));
+            if !part.is_empty() && !op.is_empty() {
+                body_parts.insert(id, (part, op));
             }
         }
         Statements {
@@ -252,11 +281,16 @@ impl<'a> Statements<'a> {
             return false;
         };
         let said = self.phrase_words(phrase);
-        said.iter().any(|w| code_words.contains(w))
-            && self
-                .body_parts
-                .get(&code)
-                .is_none_or(|part| said.iter().any(|w| part.contains(w)))
+        // At least half of some term's telling words: "community acquired pneumonia" shares
+        // "acquired" with "acquired immune deficiency syndrome" and states no HIV disease.
+        let states_a_term = code_words.iter().any(|term| {
+            let shared = term.iter().filter(|w| said.contains(w)).count();
+            shared > 0 && 2 * shared >= term.len()
+        });
+        states_a_term
+            && self.body_parts.get(&code).is_none_or(|(part, operation)| {
+                said.iter().any(|w| part.contains(w)) && said.iter().any(|w| operation.contains(w))
+            })
     }
 }
 

@@ -859,6 +859,13 @@ impl ContextIndex {
                 break;
             }
             if m.end > first {
+                // A negation that runs into the mention still denies it: "no family
+                // history of" before the Z80 term "family history of malignant neoplasm".
+                if let Role::Trigger { kind: Negated, .. } = m.role {
+                    if m.start < first {
+                        scope.add(Negated, m.start, false, true);
+                    }
+                }
                 continue; // overlaps the mention
             }
             let distance = self.words_between(m.end, first);

@@ -299,6 +299,15 @@ fn precedence() {
         assertion_of("Denies family history of diabetes.", "diabetes"),
         Negated
     );
+    // The family-history code's own words overlap the trigger: still denied.
+    assert_eq!(
+        assertion_of("No family history of cancer.", "family history of cancer"),
+        Negated
+    );
+    assert_eq!(
+        assertion_of("Family history of cancer.", "family history of cancer"),
+        Present
+    );
     assert_eq!(
         assertion_of("Family history negative for colon cancer.", "colon cancer"),
         Negated
