@@ -168,7 +168,7 @@ impl Engine {
             Some(path) if path.is_file() => Associations::load(&path)?,
             _ => Associations::default(),
         };
-        let learned = LearnedPhrases::new(associations, &codes, &index, &abbreviations);
+        let learned = LearnedPhrases::new(associations, &codes, &index);
         let guidelines = Guidelines::new(&codes);
         let drug_therapy = DrugTherapy::new(&codes);
         let gestation = Gestation::new(&codes);
@@ -354,7 +354,12 @@ impl Engine {
                 .filter(wanted),
         );
         if options.components.learned_phrases {
-            mentions.extend(learned.mentions(&note).into_iter().filter(wanted));
+            mentions.extend(
+                learned
+                    .mentions(&note, &token_words)
+                    .into_iter()
+                    .filter(wanted),
+            );
         }
         let lower = text.to_lowercase();
         let candidates = self.collect_candidates(&note, mentions, options.setting);

@@ -86,14 +86,7 @@ impl LearnedFolds {
         LearnedFolds {
             folds: (0..FOLDS)
                 .into_par_iter()
-                .map(|f| {
-                    LearnedPhrases::new(
-                        fit(Some(f)),
-                        &engine.codes,
-                        &engine.index,
-                        &engine.abbreviations,
-                    )
-                })
+                .map(|f| LearnedPhrases::new(fit(Some(f)), &engine.codes, &engine.index))
                 .collect(),
             associations: fit(None),
         }

@@ -81,7 +81,16 @@ impl Finding {
     fn stated(&self) -> bool {
         !self.terms.is_empty()
     }
+
+    /// Stated in full by one of its terms: only such a code makes another one redundant
+    /// (a weak partial reading must not remove the code the note does state).
+    fn well_stated(&self) -> bool {
+        self.terms.iter().any(|t| t.coverage >= WELL_STATED)
+    }
 }
+
+/// Coverage from which a term mention states its code in full.
+const WELL_STATED: f32 = 0.8;
 
 /// A combination code to add, and the findings whose evidence it takes.
 #[derive(Clone, Debug)]
@@ -393,7 +402,7 @@ impl Guidelines {
         let confirmed: Vec<CodeId> = findings
             .iter()
             .enumerate()
-            .filter(|(i, f)| verdict.dropped[*i].is_none() && f.stated() && established(f))
+            .filter(|(i, f)| verdict.dropped[*i].is_none() && f.well_stated() && established(f))
             .map(|(_, f)| f.code)
             .chain(verdict.added.iter().map(|a| a.code))
             .collect();
@@ -428,11 +437,12 @@ impl Guidelines {
         let diagnoses: Vec<usize> = (0..findings.len())
             .filter(|&j| {
                 verdict.dropped[j].is_none()
+                    && findings[j].well_stated()
                     && codes.get(findings[j].code).system == System::Icd10cm
                     && residual(findings[j].code).is_none()
             })
             .collect();
-        let another_stated = !diagnoses.is_empty() || !verdict.added.is_empty();
+        let another_stated = !diagnoses.is_empty();
         for (i, f) in findings.iter().enumerate() {
             if verdict.dropped[i].is_some() || !another_stated {
                 continue;
@@ -656,7 +666,7 @@ fn unspecified_siblings(codes: &CodeSet, findings: &[Finding], verdict: &mut Ver
     let specific: Vec<CodeId> = findings
         .iter()
         .enumerate()
-        .filter(|(i, f)| verdict.dropped[*i].is_none() && f.stated())
+        .filter(|(i, f)| verdict.dropped[*i].is_none() && f.well_stated())
         .map(|(_, f)| f.code)
         .chain(verdict.added.iter().map(|a| a.code))
         .collect();

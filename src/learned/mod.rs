@@ -1,19 +1,19 @@
-//! Phrases learned from coded notes (see [`crate::associations`]), kept only where the
-//! phrase states its code: a learned phrase adds a code when it says at least half of the
-//! distinctive words of one of the code's own terms (directly, through a clinical
-//! abbreviation's sense, or through the note-word ↔ title-word table `equivalents.tsv`),
-//! and, for a procedure of a section with body parts, a word of its body part. Document-level
-//! co-occurrences ("ordered" → a testicular cyst, "0 mg dl" → a lab code, "disease" → R69)
-//! say nothing of the code and are left out, here and in training alike.
+//! Phrases learned from coded notes (see [`crate::associations`]), used only where the
+//! phrase's sentence states its code: a learned phrase adds a code when its sentence says
+//! at least half of the distinctive words of one of the code's own terms (directly, through
+//! a clinical abbreviation's sense, or through the note-word ↔ title-word table
+//! `equivalents.tsv`) and, for a procedure of a section with body parts, a word of the
+//! operation and one of the body part. Document-level co-occurrences ("ordered" → a
+//! testicular cyst, "0 mg dl" → a lab code, "disease" → R69) say nothing of the code and
+//! are left out, in suggestions and in training alike.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
-use crate::associations::{Association, Associations};
-use crate::candidates::{Learned, Mention};
+use crate::associations::Associations;
+use crate::candidates::{Learned, Mention, TokenWords};
 use crate::codeset::{CodeId, CodeKind, CodeSet, System};
 use crate::index::{is_filler, TermIndex};
-use crate::lexicon::Abbreviations;
 use crate::text::Note;
 
 /// Words of a title no more telling than "disease": a shared word must be rarer than this
@@ -39,54 +39,30 @@ static EQUIVALENT_WORDS: LazyLock<HashMap<&'static str, Vec<&'static str>>> = La
 pub struct LearnedPhrases {
     associations: Associations,
     ids: HashMap<(System, String), CodeId>,
-    /// Links left out because the phrase does not state the code.
-    unstated: usize,
+    /// What each code's terms say, to check that a phrase's sentence states it; `None`:
+    /// every learned link counts (for comparison).
+    statements: Option<Statements>,
 }
 
 impl LearnedPhrases {
-    /// The associations that state their codes, resolved against the code sets.
-    pub fn new(
-        associations: Associations,
-        codes: &CodeSet,
-        index: &TermIndex,
-        abbreviations: &Abbreviations,
-    ) -> LearnedPhrases {
+    /// The associations, each used only where its sentence states its code.
+    pub fn new(associations: Associations, codes: &CodeSet, index: &TermIndex) -> LearnedPhrases {
         let ids = associations.resolve(codes);
-        let statement = Statements::new(codes, index, abbreviations, &ids);
-        let mut unstated = 0;
-        let mut phrases: BTreeMap<String, Vec<Association>> = BTreeMap::new();
-        for (phrase, links) in associations.phrases {
-            let kept: Vec<Association> = links
-                .into_iter()
-                .filter(|a| {
-                    let stated = ids
-                        .get(&(a.system, a.code.clone()))
-                        .is_some_and(|&id| statement.states(&phrase, id));
-                    unstated += usize::from(!stated);
-                    stated
-                })
-                .collect();
-            if !kept.is_empty() {
-                phrases.insert(phrase, kept);
-            }
-        }
+        let statements = Statements::new(codes, index, &ids);
         LearnedPhrases {
-            associations: Associations {
-                phrases,
-                ..associations
-            },
+            associations,
             ids,
-            unstated,
+            statements: Some(statements),
         }
     }
 
-    /// Without the statement filter (all learned links), for comparison.
+    /// Without the statement check (every learned link), for comparison.
     pub fn unfiltered(associations: Associations, codes: &CodeSet) -> LearnedPhrases {
         let ids = associations.resolve(codes);
         LearnedPhrases {
             associations,
             ids,
-            unstated: 0,
+            statements: None,
         }
     }
 
@@ -94,18 +70,24 @@ impl LearnedPhrases {
         &self.associations
     }
 
-    /// Links the statement filter left out.
-    pub fn unstated(&self) -> usize {
-        self.unstated
-    }
-
-    /// Learned mentions of the note, as mentions of codes of the code sets.
-    pub fn mentions(&self, note: &Note) -> Vec<Mention> {
+    /// Learned mentions of the note whose sentence states their code, as mentions of codes
+    /// of the code sets. `token_words`: the index words at each token (see
+    /// [`crate::candidates::Matcher::token_words`]).
+    pub fn mentions(&self, note: &Note, token_words: &[TokenWords]) -> Vec<Mention> {
+        let mut sentence_words: HashMap<usize, HashSet<u32>> = HashMap::new();
         self.associations
             .find(note)
             .into_iter()
             .filter_map(|m| {
-                let code = *self.ids.get(&(m.system, m.code))?;
+                let code = *self.ids.get(&(m.system, m.code.clone()))?;
+                if let Some(statements) = &self.statements {
+                    let said = sentence_words.entry(m.sentence).or_insert_with(|| {
+                        statements.sentence_words(note, m.sentence, token_words)
+                    });
+                    if !statements.states(said, code) {
+                        return None;
+                    }
+                }
                 let first = *m.tokens.first()?;
                 Some(Mention {
                     term: u32::MAX,
@@ -129,29 +111,38 @@ impl LearnedPhrases {
     }
 }
 
-/// The distinctive words of each learned code's terms, and how a phrase's words map to
-/// index words.
-struct Statements<'a> {
-    index: &'a TermIndex,
-    abbreviations: &'a Abbreviations,
+/// The distinctive words of each learned code's terms, and the index words of note words
+/// through `equivalents.tsv`.
+struct Statements {
     /// Per code: the distinctive words of each of its terms, of its ancestors' terms (up
     /// to the category) and, for procedures, of its title.
     words: HashMap<CodeId, Vec<Vec<u32>>>,
     /// Per procedure of a section that names a body part (medical and surgical, imaging,
     /// nuclear medicine): the words of that body part and of the operation, both of which
-    /// the phrase must say ("x ray" says no chest and "chest" no radiograph, so neither
-    /// states a chest radiograph).
+    /// the sentence must say ("X-ray shows a fracture of the radius" says no chest, so it
+    /// states no chest radiograph).
     body_parts: HashMap<CodeId, (HashSet<u32>, HashSet<u32>)>,
+    /// Note word (token norm) → index words of the title words it stands for.
+    equivalents: HashMap<&'static str, Vec<u32>>,
+    /// The learned codes that are procedures.
+    procedures: HashSet<CodeId>,
 }
 
-impl<'a> Statements<'a> {
+impl Statements {
     fn new(
         codes: &CodeSet,
-        index: &'a TermIndex,
-        abbreviations: &'a Abbreviations,
+        index: &TermIndex,
         ids: &HashMap<(System, String), CodeId>,
-    ) -> Statements<'a> {
+    ) -> Statements {
         let side = &index.side;
+        let analyzer = index.analyzer();
+        let index_words = |text: &str| -> Vec<u32> {
+            analyzer
+                .words(text)
+                .into_iter()
+                .filter_map(|w| side.word_ids.get(&w).copied())
+                .collect()
+        };
         // Each learned code and the codes whose terms speak for it.
         let mut speakers: HashMap<CodeId, Vec<CodeId>> = HashMap::new();
         for &id in ids.values() {
@@ -185,21 +176,13 @@ impl<'a> Statements<'a> {
                 words.entry(code).or_default().push(telling.clone());
             }
         }
-        // PCS titles name the operation, body part and method in full.
-        let analyzer = index.analyzer();
-        let index_words = |text: &str| -> Vec<u32> {
-            analyzer
-                .words(text)
-                .into_iter()
-                .filter_map(|w| side.word_ids.get(&w).copied())
-                .collect()
-        };
         let mut body_parts: HashMap<CodeId, (HashSet<u32>, HashSet<u32>)> = HashMap::new();
         for &id in ids.values() {
             let code = codes.get(id);
             if code.system != System::Icd10pcs {
                 continue;
             }
+            // PCS titles name the operation, body part and method in full.
             let title_words: Vec<u32> = index_words(&code.title)
                 .into_iter()
                 .filter(|&w| distinctive(w))
@@ -207,17 +190,16 @@ impl<'a> Statements<'a> {
             if !title_words.is_empty() {
                 words.entry(id).or_default().push(title_words);
             }
-            let names_body_part = matches!(code.code.chars().next(), Some('0' | 'B' | 'C'));
-            if !names_body_part {
+            if !matches!(code.code.chars().next(), Some('0' | 'B' | 'C')) {
                 continue;
             }
             // "Plain Radiography of Chest", "Excision of Liver, Open Approach": the
             // operation before " of ", the body part after it (the tables' body-part
             // meaning where they describe the code).
-            let (operation, part_in_title) = match code.title.split_once(" of ") {
-                Some((op, rest)) => (op, rest.split([',']).next().unwrap_or(rest)),
-                None => continue,
+            let Some((operation, rest)) = code.title.split_once(" of ") else {
+                continue;
             };
+            let part_in_title = rest.split(',').next().unwrap_or(rest);
             let part_in_title = part_in_title
                 .split(" using ")
                 .next()
@@ -241,51 +223,74 @@ impl<'a> Statements<'a> {
                 body_parts.insert(id, (part, op));
             }
         }
+        let equivalents = EQUIVALENT_WORDS
+            .iter()
+            .map(|(word, title_words)| {
+                let ids: Vec<u32> = title_words.iter().flat_map(|t| index_words(t)).collect();
+                (*word, ids)
+            })
+            .collect();
+        let procedures = ids
+            .values()
+            .copied()
+            .filter(|&id| codes.get(id).system == System::Icd10pcs)
+            .collect();
         Statements {
-            index,
-            abbreviations,
             words,
             body_parts,
+            equivalents,
+            procedures,
         }
     }
 
-    /// Index words a phrase says: its own words, the senses of its abbreviations and the
+    /// Index words a sentence says: its tokens' words and abbreviation senses, and the
     /// title words of `equivalents.tsv`.
-    fn phrase_words(&self, phrase: &str) -> HashSet<u32> {
-        let side = &self.index.side;
-        let analyzer = self.index.analyzer();
+    fn sentence_words(
+        &self,
+        note: &Note,
+        sentence: usize,
+        token_words: &[TokenWords],
+    ) -> HashSet<u32> {
         let mut out = HashSet::new();
-        let mut add = |text: &str| {
-            for w in analyzer.words(text) {
-                if let Some(&id) = side.word_ids.get(&w) {
-                    out.insert(id);
-                }
-            }
+        let Some(range) = note.sentences.get(sentence).map(|s| s.tokens.clone()) else {
+            return out;
         };
-        for word in phrase.split(' ') {
-            add(word);
-            for sense in self.abbreviations.senses(word).iter().take(3) {
-                add(sense);
+        for i in range {
+            if let Some(words) = token_words.get(i) {
+                out.extend(words.ids.iter().copied());
             }
-            if let Some(title_words) = EQUIVALENT_WORDS.get(word) {
-                for t in title_words {
-                    add(t);
-                }
+            if let Some(ids) = note
+                .tokens
+                .get(i)
+                .and_then(|t| self.equivalents.get(t.norm.as_str()))
+            {
+                out.extend(ids.iter().copied());
             }
         }
         out
     }
 
-    fn states(&self, phrase: &str, code: CodeId) -> bool {
+    /// Does a sentence saying `said` state the code? At least half of the telling words of
+    /// one of its terms (one, for a procedure) ("community-acquired pneumonia" shares only "acquired" with
+    /// "acquired immune deficiency syndrome": no HIV disease), and for a procedure with a
+    /// body part, a word of the operation and one of the body part.
+    fn states(&self, said: &HashSet<u32>, code: CodeId) -> bool {
         let Some(code_words) = self.words.get(&code) else {
             return false;
         };
-        let said = self.phrase_words(phrase);
-        // At least half of some term's telling words: "community acquired pneumonia" shares
-        // "acquired" with "acquired immune deficiency syndrome" and states no HIV disease.
+        // Procedure titles spell out every axis ("Respiratory Ventilation, Less than 24
+        // Consecutive Hours"): one telling word of the title, with the operation and body
+        // part below where the section has them, states a procedure.
+        let needed = |len: usize| {
+            if self.procedures.contains(&code) {
+                1
+            } else {
+                len.div_ceil(2)
+            }
+        };
         let states_a_term = code_words.iter().any(|term| {
             let shared = term.iter().filter(|w| said.contains(w)).count();
-            shared > 0 && 2 * shared >= term.len()
+            shared > 0 && shared >= needed(term.len())
         });
         states_a_term
             && self.body_parts.get(&code).is_none_or(|(part, operation)| {
