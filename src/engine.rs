@@ -509,9 +509,11 @@ impl Engine {
                     Assertion::Uncertain => UNCERTAIN_INPATIENT,
                     Assertion::Present => 1.0,
                 };
-                // A past acute infarction is never an acute one (see below).
+                // A past acute infarction is never an acute one, and a condition stated as
+                // past is reported by its history code alone (see below).
                 if assertion == Assertion::Historical
-                    && is_acute_infarction(&self.codes.get(m.code).code)
+                    && (is_acute_infarction(&self.codes.get(m.code).code)
+                        || (stated_as_past(note, &m) && self.history_code(m.code, false).is_some()))
                 {
                     continue;
                 }
@@ -563,9 +565,8 @@ impl Engine {
                     // condition that no longer exists); a bare past-medical-history list
                     // names chronic conditions that usually persist, so those keep their code.
                     let acute_episode = is_acute_infarction(&self.codes.get(m.code).code);
-                    let stated_past = note.section_of_token(m.first())
-                        != crate::text::Section::PastMedicalHistory;
-                    if family || (history.is_some() && (acute_episode || stated_past)) {
+                    if family || (history.is_some() && (acute_episode || stated_as_past(note, &m)))
+                    {
                         continue;
                     }
                     (m.code, HISTORICAL, None)
@@ -1033,6 +1034,12 @@ fn add_mention(
             by_code.insert(code, candidate);
         }
     }
+}
+
+/// A historical mention stated as past in its own words ("h/o DVT"), not only listed under
+/// a past-medical-history heading (where chronic conditions that persist are listed too).
+fn stated_as_past(note: &Note, m: &Mention) -> bool {
+    note.section_of_token(m.first()) != crate::text::Section::PastMedicalHistory
 }
 
 fn span_of_mention(m: &Mention) -> TermSpan {

@@ -157,7 +157,8 @@ fn sample_note_end_to_end() {
         Assertion::Historical,
     );
     check("breast cancer", Section::FamilyHistory, Assertion::Family);
-    check("diabetes", Section::FamilyHistory, Assertion::Family);
+    // "No family history of diabetes": denied, so no family-history code either.
+    check("diabetes", Section::FamilyHistory, Assertion::Negated);
     check("smoker", Section::SocialHistory, Assertion::Historical);
     check("crackles", Section::PhysicalExam, Assertion::Present);
     check("edema", Section::PhysicalExam, Assertion::Negated);
