@@ -1,12 +1,15 @@
 //! The `chartcoder` binary end to end: exit statuses, JSON output, JSONL batches with bad
 //! lines. The CLI always loads the full asset set, so most checks run only where
-//! `chartcoder setup` has fetched `.assets/` and built `index/default`.
+//! `scripts/setup` has fetched `.assets/` and built `index/default` (see `common` for what
+//! happens when it has not).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+mod common;
+
 fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    common::root()
 }
 
 /// The binary with paths given explicitly and the environment's overrides removed.
@@ -35,21 +38,11 @@ fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// `.assets` and `index/default` of this checkout, when setup has run.
+/// `.assets` and `index/default` of this checkout, when setup has run (see `common` for
+/// what happens when it has not).
 fn real() -> Option<(PathBuf, PathBuf)> {
-    let assets = root().join(".assets");
-    let index = root().join("index/default");
-    let ready = assets.join("icd10cm").is_dir()
-        && assets.join("icd10pcs").is_dir()
-        && index.join("manifest.json").is_file();
-    if !ready {
-        eprintln!(
-            "skipping: no assets or index in {} (run `chartcoder setup` or `scripts/setup`)",
-            root().display()
-        );
-        return None;
-    }
-    Some((assets, index))
+    let config = common::setup_or_skip()?;
+    Some((config.assets, config.index))
 }
 
 #[test]

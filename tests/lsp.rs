@@ -2,8 +2,9 @@
 //! (Content-Length framing) written here, so that the framing, the handshake and the position
 //! arithmetic are checked the way an editor sees them.
 //!
-//! Sessions that code notes need the fetched assets and the built index (`scripts/setup` or
-//! `chartcoder setup`); without them they print why and pass vacuously.
+//! Sessions that code notes need the fetched assets and the built index (`scripts/setup`);
+//! without them they print why and return, or fail under `CHARTCODER_REQUIRE_SETUP=1` (see
+//! `common`).
 //!
 //! Positions are checked against UTF-16 arithmetic done here, independently of the server.
 
@@ -24,18 +25,15 @@ const TIMEOUT: Duration = Duration::from_secs(60);
 /// diagnoses, and CRLF line breaks.
 const NOTE: &str = "Note 😷 for Mr Ünal\r\nPt 😷 Ménière… with type 2 diabetes mellitus with diabetic neuropathy and COPD. No evidence of pneumonia.\r\n";
 
+mod common;
+
 fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    common::root()
 }
 
+/// Whether `scripts/setup` has run (see `common` for what happens when it has not).
 fn have_engine() -> bool {
-    let ok = root().join(".assets").is_dir() && root().join("index/default").is_dir();
-    if !ok {
-        eprintln!(
-            "skipping: no assets at .assets or no index at index/default; run `scripts/setup` (or `cargo run --release -- setup`)"
-        );
-    }
-    ok
+    common::setup_or_skip().is_some()
 }
 
 /// One server at a time: the engines would compete for two cores and blur the latency figure.
