@@ -278,16 +278,26 @@ fn main() -> ExitCode {
     }
 }
 
-/// The one place errors become exit statuses.
+/// The one place errors become exit statuses: 2 for the input, 3 for the setup (assets,
+/// index, models), 1 for the rest. Exhaustive: a new error variant does not compile without
+/// its status.
 fn exit_code(e: &Error) -> ExitCode {
     ExitCode::from(match e {
         Error::InvalidInput(_)
         | Error::UnknownFormat { .. }
         | Error::UnknownCode(_)
         | Error::Parse { .. } => 2,
-        Error::MissingAsset { .. } | Error::Index { .. } => 3,
-        _ => 1,
+        Error::MissingAsset { .. } | Error::Index { .. } | Error::Model { .. } => 3,
+        Error::Io { .. } | Error::Search(_) | Error::Command(_) => 1,
     })
+}
+
+/// An I/O failure on a file the user named (`io_error`).
+fn io_error(path: impl AsRef<Path>, source: std::io::Error) -> Error {
+    Error::Io {
+        path: path.as_ref().to_path_buf(),
+        source,
+    }
 }
 
 fn run(cli: Cli) -> chartcoder::Result<()> {
@@ -487,9 +497,9 @@ fn lookup_file(
     options: &LookupOptions,
 ) -> chartcoder::Result<()> {
     let file = std::fs::File::open(input)
-        .map_err(|e| Error::Command(format!("{}: {e}", input.display())))?;
+        .map_err(|e| io_error(input, e))?;
     let out = std::fs::File::create(output)
-        .map_err(|e| Error::Command(format!("{}: {e}", output.display())))?;
+        .map_err(|e| io_error(output, e))?;
     let mut out = BufWriter::new(out);
     let mut reader = std::io::BufReader::new(file);
     let mut raw = Vec::new();
@@ -499,7 +509,7 @@ fn lookup_file(
         raw.clear();
         let n = reader
             .read_until(b'\n', &mut raw)
-            .map_err(|e| Error::Command(format!("{}: {e}", input.display())))?;
+            .map_err(|e| io_error(input, e))?;
         if n == 0 {
             break;
         }
@@ -522,10 +532,10 @@ fn lookup_file(
             }
         };
         writeln!(out, "{value}")
-            .map_err(|e| Error::Command(format!("{}: {e}", output.display())))?;
+            .map_err(|e| io_error(output, e))?;
     }
     out.flush()
-        .map_err(|e| Error::Command(format!("{}: {e}", output.display())))?;
+        .map_err(|e| io_error(output, e))?;
     eprintln!(
         "{ok} queries looked up, {failed} rejected (see their \"error\" lines in {})",
         output.display()
@@ -572,14 +582,14 @@ fn lookup_devset(
     let gold = chartcoder::lexicon::phrase_gold(from, &codes, sample, seed)?;
     let mut out = BufWriter::new(
         std::fs::File::create(output)
-            .map_err(|e| Error::Command(format!("{}: {e}", output.display())))?,
+            .map_err(|e| io_error(output, e))?,
     );
     for g in &gold {
         writeln!(out, "{}", serde_json::to_string(g).unwrap_or_default())
-            .map_err(|e| Error::Command(format!("{}: {e}", output.display())))?;
+            .map_err(|e| io_error(output, e))?;
     }
     out.flush()
-        .map_err(|e| Error::Command(format!("{}: {e}", output.display())))?;
+        .map_err(|e| io_error(output, e))?;
     eprintln!("wrote {} phrases to {}", gold.len(), output.display());
     Ok(())
 }
@@ -588,11 +598,11 @@ fn suggest(config: &Config, args: SuggestArgs) -> chartcoder::Result<()> {
     let bytes = if args.file.as_os_str() == "-" {
         let mut buf = Vec::new();
         std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf)
-            .map_err(|e| Error::Command(format!("stdin: {e}")))?;
+            .map_err(|e| io_error("standard input", e))?;
         buf
     } else {
         std::fs::read(&args.file)
-            .map_err(|e| Error::Command(format!("{}: {e}", args.file.display())))?
+            .map_err(|e| io_error(&args.file, e))?
     };
     let text = String::from_utf8(bytes).map_err(|e| {
         Error::InvalidInput(format!(
@@ -737,13 +747,13 @@ fn eval(config: &Config, args: EvalArgs) -> chartcoder::Result<()> {
     if let Some(path) = &args.predictions {
         let mut out = BufWriter::new(
             std::fs::File::create(path)
-                .map_err(|e| Error::Command(format!("{}: {e}", path.display())))?,
+                .map_err(|e| io_error(path, e))?,
         );
         for coding in codings.iter().filter_map(|(_, c)| c.as_ref().ok()) {
             writeln!(out, "{}", serde_json::to_string(coding).unwrap_or_default())
-                .map_err(|e| Error::Command(e.to_string()))?;
+                .map_err(|e| io_error(path, e))?;
         }
-        out.flush().map_err(|e| Error::Command(e.to_string()))?;
+        out.flush().map_err(|e| io_error(path, e))?;
     }
     for (id, coding) in &codings {
         if let Err(e) = coding {
@@ -805,7 +815,7 @@ fn eval(config: &Config, args: EvalArgs) -> chartcoder::Result<()> {
             &svg,
             chartcoder::eval::reliability_svg(&r.calibration, &title),
         )
-        .map_err(|e| Error::Command(format!("{}: {e}", svg.display())))?;
+        .map_err(|e| io_error(&svg, e))?;
     }
     if !args.no_ablation {
         println!("ablation (MAP / recall@10, notes/s):");
@@ -862,7 +872,7 @@ fn train(
     };
     let out_dir = out_dir.as_path();
     std::fs::create_dir_all(out_dir)
-        .map_err(|e| Error::Command(format!("{}: {e}", out_dir.display())))?;
+        .map_err(|e| io_error(out_dir, e))?;
     let out = &out_dir.join(chartcoder::engine::CODE_PRIOR_FILE);
     let paths: Vec<&Path> = gold.iter().map(PathBuf::as_path).collect();
     let names: Vec<String> = gold
@@ -918,7 +928,7 @@ fn train(
     };
     let (mlp, onnx) = chartcoder::train::fit_mlp(&data, &mlp_config)?;
     std::fs::write(&ranker_file, onnx)
-        .map_err(|e| Error::Command(format!("{}: {e}", ranker_file.display())))?;
+        .map_err(|e| io_error(&ranker_file, e))?;
     for member in &mlp {
         eprintln!(
             "learned ranker member: {}",

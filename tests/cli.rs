@@ -72,6 +72,18 @@ fn missing_assets_exit_3_naming_setup() {
     assert!(!message.contains("panicked"), "{message}");
 }
 
+/// A note file that cannot be read is an `io_error` naming it (exit 1), not a panic.
+#[test]
+fn unreadable_note_is_an_io_error() {
+    let nowhere = root().join("target/nonexistent");
+    let out = run(chartcoder(&nowhere, &nowhere).args(["suggest", "/nonexistent/missing.txt"]));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let message = stderr(&out);
+    assert!(message.contains("error[io_error]"), "{message}");
+    assert!(message.contains("/nonexistent/missing.txt"), "{message}");
+    assert!(!message.contains("panicked"), "{message}");
+}
+
 #[test]
 fn missing_index_exits_3_naming_index_build() {
     let Some((assets, _)) = real() else { return };

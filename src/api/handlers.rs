@@ -11,7 +11,7 @@ use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::error::{ApiError, ErrorBody, ErrorDetail};
+use super::error::{ApiError, ApiKind, ErrorBody, ErrorDetail};
 use super::extract::{ApiJson, ApiQuery};
 use super::middleware::Permit;
 use super::openapi::{CodeHitDoc, CodingDoc, FeedbackRecordDoc, SettingDoc, SystemDoc};
@@ -712,7 +712,7 @@ pub async fn readyz(State(state): State<SharedState>) -> Result<Json<Ready>, Api
         .load(std::sync::atomic::Ordering::Relaxed)
     {
         return Err(ApiError::new(
-            "shutting_down",
+            ApiKind::ShuttingDown,
             "the server is shutting down",
         ));
     }
@@ -768,7 +768,7 @@ pub async fn not_found() -> ApiError {
 
 /// 405 `method_not_allowed`.
 pub async fn method_not_allowed() -> ApiError {
-    ApiError::new("method_not_allowed", "method not allowed on this route")
+    ApiError::new(ApiKind::MethodNotAllowed, "method not allowed on this route")
 }
 
 #[cfg(test)]
