@@ -17,6 +17,7 @@ pub mod index;
 pub mod lexicon;
 pub mod lsp;
 pub mod onnx;
+pub mod options;
 pub mod rank;
 pub mod rules;
 pub mod text;

@@ -9,9 +9,10 @@ use clap::{Args, Parser, Subcommand};
 use chartcoder::assets::Assets;
 use chartcoder::batch::{run_batch, BatchOptions};
 use chartcoder::codeset::System;
-use chartcoder::coding::{RankerChoice, Setting, SuggestOptions};
+use chartcoder::coding::{RankerChoice, SuggestOptions};
 use chartcoder::engine::{Config, Engine};
 use chartcoder::index::{BuildOptions, LookupOptions};
+use chartcoder::options::{UserOptions, MAX_TOP_K};
 use chartcoder::rank::CodePrior;
 use chartcoder::Error;
 
@@ -151,8 +152,9 @@ struct LookupArgs {
     /// JSONL output: {"id","suggestions":[{"code","system","title","score"}]}.
     #[arg(long)]
     output: Option<PathBuf>,
-    #[arg(long, default_value_t = 10)]
-    top_k: usize,
+    /// Most results, 1 to 1000 [default: 10].
+    #[arg(long, allow_negative_numbers = true)]
+    top_k: Option<i64>,
     /// Restrict to one system: icd10cm or icd10pcs.
     #[arg(long)]
     system: Option<String>,
@@ -163,53 +165,37 @@ struct LookupArgs {
 
 #[derive(Args, Clone)]
 struct CodingArgs {
-    /// inpatient or outpatient (uncertain diagnoses are coded only inpatient).
-    #[arg(long, default_value = "inpatient")]
-    setting: String,
+    /// inpatient or outpatient (uncertain diagnoses are coded only inpatient) [default:
+    /// inpatient].
+    #[arg(long)]
+    setting: Option<String>,
     /// Restrict to one system: icd10cm or icd10pcs.
     #[arg(long)]
     system: Option<String>,
-    /// Most suggestions per note (default 50; eval ranks up to 1000, as MAP is over the
-    /// whole ranking).
+    /// Most suggestions per note, 1 to 1000 [default: 50; eval ranks 1000, as MAP is over
+    /// the whole ranking].
+    #[arg(long, allow_negative_numbers = true)]
+    top_k: Option<i64>,
+    /// Lowest score shown, 0 to 1 [default: 0].
+    #[arg(long, allow_negative_numbers = true)]
+    min_score: Option<f64>,
+    /// learned (the ONNX ranker) or lexical (the transparent logistic model) [default:
+    /// learned].
     #[arg(long)]
-    top_k: Option<usize>,
-    #[arg(long, default_value_t = 0.0)]
-    min_score: f32,
-    /// learned (the ONNX ranker, default) or lexical (the transparent logistic model).
-    #[arg(long, default_value = "learned")]
-    ranker: String,
+    ranker: Option<String>,
 }
 
 impl CodingArgs {
+    /// Through the one validation of every surface (`chartcoder::options`).
     fn options(&self) -> chartcoder::Result<SuggestOptions> {
-        let setting = match self.setting.as_str() {
-            "inpatient" => Setting::Inpatient,
-            "outpatient" => Setting::Outpatient,
-            other => {
-                return Err(Error::InvalidInput(format!(
-                    "unknown setting `{other}` (inpatient|outpatient)"
-                )))
-            }
-        };
-        let ranker = RankerChoice::parse(&self.ranker).ok_or_else(|| {
-            Error::InvalidInput(format!(
-                "unknown ranker `{}` (learned|lexical)",
-                self.ranker
-            ))
-        })?;
-        let systems = match &self.system {
-            Some(s) => vec![System::parse(s)
-                .ok_or_else(|| Error::InvalidInput(format!("unknown system `{s}`")))?],
-            None => Vec::new(),
-        };
-        Ok(SuggestOptions {
-            setting,
-            systems,
-            top_k: self.top_k.unwrap_or(50).clamp(1, 10_000),
+        UserOptions {
+            setting: self.setting.clone(),
+            systems: self.system.iter().cloned().collect(),
+            top_k: self.top_k,
             min_score: self.min_score,
-            ranker,
-            ..SuggestOptions::default()
-        })
+            ranker: self.ranker.clone(),
+        }
+        .suggest(&SuggestOptions::default())
     }
 }
 
@@ -361,11 +347,12 @@ fn run(cli: Cli) -> chartcoder::Result<()> {
         ),
         Command::Suggest(args) => suggest(&config, args),
         Command::Batch(args) => {
-            let engine = Engine::open(config.clone())?;
+            // Bad options are refused before a second is spent opening the engine.
             let options = BatchOptions {
                 suggest: args.coding.options()?,
                 progress: true,
             };
+            let engine = Engine::open(config.clone())?;
             let report = run_batch(&engine, &args.input, &args.output, &options)?;
             eprintln!(
                 "{} coded, {} failed (error lines in {}), {} already done; {:.1} notes/s over {:.1} s",
@@ -444,17 +431,12 @@ fn print_build(config: &Config, report: &chartcoder::index::BuildReport) {
 }
 
 fn lookup(config: &Config, args: LookupArgs) -> chartcoder::Result<()> {
-    let systems =
-        match &args.system {
-            Some(s) => vec![System::parse(s)
-                .ok_or_else(|| Error::InvalidInput(format!("unknown system `{s}`")))?],
-            None => Vec::new(),
-        };
-    let options = LookupOptions {
-        top_k: args.top_k.clamp(1, 1000),
-        systems,
-        ..LookupOptions::default()
-    };
+    let options = UserOptions {
+        systems: args.system.iter().cloned().collect(),
+        top_k: args.top_k,
+        ..UserOptions::default()
+    }
+    .lookup()?;
     // Reject a bad query before spending a second on opening the engine.
     if let Some(query) = &args.query {
         if query.trim().is_empty() {
@@ -595,6 +577,7 @@ fn lookup_devset(
 }
 
 fn suggest(config: &Config, args: SuggestArgs) -> chartcoder::Result<()> {
+    let options = args.coding.options()?;
     let bytes = if args.file.as_os_str() == "-" {
         let mut buf = Vec::new();
         std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf)
@@ -610,7 +593,6 @@ fn suggest(config: &Config, args: SuggestArgs) -> chartcoder::Result<()> {
             e.utf8_error().valid_up_to()
         ))
     })?;
-    let options = args.coding.options()?;
     let engine = Engine::open(config.clone())?;
     let id = args
         .file
@@ -725,11 +707,11 @@ fn gold_system(path: &Path) -> chartcoder::eval::GoldSystem {
 fn eval(config: &Config, args: EvalArgs) -> chartcoder::Result<()> {
     use chartcoder::eval::{load_texts, score_docs, AblationRow, EvalReport, GoldSet};
     let fail = |e: chartcoder::eval::EvalError| Error::Command(e.to_string());
-    let texts = load_texts(&args.texts).map_err(fail)?;
     let mut options = args.coding.options()?;
     if args.coding.top_k.is_none() {
-        options.top_k = 1000;
+        options.top_k = MAX_TOP_K;
     }
+    let texts = load_texts(&args.texts).map_err(fail)?;
     let engine = Engine::open(config.clone())?;
     let golds: Vec<(PathBuf, chartcoder::eval::GoldSystem, GoldSet)> = args
         .gold

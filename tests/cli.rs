@@ -72,6 +72,52 @@ fn missing_assets_exit_3_naming_setup() {
     assert!(!message.contains("panicked"), "{message}");
 }
 
+/// Out-of-range options are refused before any work (no setup needed), exit 2, with the
+/// message every surface gives (`chartcoder::options`; HTTP and the editor say the same).
+#[test]
+fn out_of_range_options_exit_2_with_the_shared_message() {
+    let nowhere = root().join("target/nonexistent");
+    let dir = tempfile::tempdir().unwrap();
+    let note = dir.path().join("note.txt");
+    std::fs::write(&note, "Essential hypertension.").unwrap();
+    let note = note.to_str().unwrap();
+    let out_file = dir.path().join("out.jsonl");
+    let out_file = out_file.to_str().unwrap();
+    let top_k = chartcoder::options::top_k(5000).unwrap_err().to_string();
+    let zero = chartcoder::options::top_k(0).unwrap_err().to_string();
+    let negative = chartcoder::options::top_k(-3).unwrap_err().to_string();
+    let min_score = chartcoder::options::min_score(1.5).unwrap_err().to_string();
+    let cases: [(&[&str], &str); 8] = [
+        (&["suggest", note, "--top-k", "5000"], &top_k),
+        (&["suggest", note, "--top-k", "0"], &zero),
+        (&["suggest", note, "--top-k", "-3"], &negative),
+        (&["suggest", note, "--min-score", "1.5"], &min_score),
+        (
+            &["batch", "--input", note, "--output", out_file, "--top-k", "5000"],
+            &top_k,
+        ),
+        (
+            &["batch", "--input", note, "--output", out_file, "--min-score", "1.5"],
+            &min_score,
+        ),
+        (
+            &["eval", "--texts", "/nonexistent", "--gold", "x.tsv", "--top-k", "5000"],
+            &top_k,
+        ),
+        (&["lookup", "DM2", "--top-k", "5000"], &top_k),
+    ];
+    for (args, message) in cases {
+        let out = run(chartcoder(&nowhere, &nowhere).args(args));
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains(&format!("error[invalid_input]: {message}")),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+    assert!(!Path::new(out_file).exists(), "nothing written");
+}
+
 /// A note file that cannot be read is an `io_error` naming it (exit 1), not a panic.
 #[test]
 fn unreadable_note_is_an_io_error() {

@@ -671,6 +671,28 @@ fn utf32_is_negotiated_when_offered() {
     assert!(client.shutdown().success());
 }
 
+/// Out-of-range `initializationOptions` keep their defaults and are shown to the user with
+/// the message every surface gives (`chartcoder::options`). Needs no setup.
+#[test]
+fn out_of_range_options_are_shown_with_the_shared_message() {
+    let _serial = serial();
+    let mut client = Client::start(&[]);
+    client.initialize_with(&["utf-16"], json!({"topK": 5000, "minScore": 1.5}));
+    let top_k = chartcoder::options::top_k(5000).unwrap_err().to_string();
+    let min_score = chartcoder::options::min_score(1.5).unwrap_err().to_string();
+    for expected in [min_score, top_k] {
+        let shown = client.wait(|m| {
+            m["method"] == "window/showMessage"
+                && m["params"]["message"]
+                    .as_str()
+                    .is_some_and(|t| t.ends_with(&expected))
+        });
+        // MessageType::WARNING: the session goes on with the defaults.
+        assert_eq!(shown["params"]["type"], 2, "{shown}");
+    }
+    assert!(client.shutdown().success());
+}
+
 /// A burst of changes is coded once, after the quiet time.
 #[test]
 fn a_burst_of_changes_is_coded_once() {
