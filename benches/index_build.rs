@@ -28,8 +28,7 @@ fn bench_build(c: &mut Criterion) {
     let abbr_path = assets
         .path(assets::ABBREVIATIONS)
         .unwrap_or_else(|e| common::open_failed("the abbreviations asset", &e));
-    let codes =
-        CodeSet::load(&assets).unwrap_or_else(|e| common::open_failed("CodeSet::load", &e));
+    let codes = CodeSet::load(&assets).unwrap_or_else(|e| common::open_failed("CodeSet::load", &e));
     let abbreviations = Abbreviations::load(&abbr_path).expect("abbreviations load");
     let dir = tempfile::tempdir().expect("temporary directory");
     let target = dir.path().join("index");

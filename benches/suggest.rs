@@ -36,10 +36,7 @@ fn open_engine() -> Option<Engine> {
 fn background_notes() -> Option<Vec<String>> {
     let dir: PathBuf = root().join("../shared/data/codiesp/background/text_files_en");
     let Ok(entries) = std::fs::read_dir(&dir) else {
-        common::skip_because(format!(
-            "suggest batch bench: {} not found",
-            dir.display()
-        ));
+        common::skip_because(format!("suggest batch bench: {} not found", dir.display()));
         return None;
     };
     let mut paths: Vec<PathBuf> = entries

@@ -478,10 +478,8 @@ fn lookup_file(
     output: &Path,
     options: &LookupOptions,
 ) -> chartcoder::Result<()> {
-    let file = std::fs::File::open(input)
-        .map_err(|e| io_error(input, e))?;
-    let out = std::fs::File::create(output)
-        .map_err(|e| io_error(output, e))?;
+    let file = std::fs::File::open(input).map_err(|e| io_error(input, e))?;
+    let out = std::fs::File::create(output).map_err(|e| io_error(output, e))?;
     let mut out = BufWriter::new(out);
     let mut reader = std::io::BufReader::new(file);
     let mut raw = Vec::new();
@@ -513,11 +511,9 @@ fn lookup_file(
                 serde_json::json!({"id": id, "line": line_no, "error": {"code": e.code(), "message": e.to_string()}})
             }
         };
-        writeln!(out, "{value}")
-            .map_err(|e| io_error(output, e))?;
+        writeln!(out, "{value}").map_err(|e| io_error(output, e))?;
     }
-    out.flush()
-        .map_err(|e| io_error(output, e))?;
+    out.flush().map_err(|e| io_error(output, e))?;
     eprintln!(
         "{ok} queries looked up, {failed} rejected (see their \"error\" lines in {})",
         output.display()
@@ -562,16 +558,12 @@ fn lookup_devset(
 ) -> chartcoder::Result<()> {
     let (codes, _) = chartcoder::engine::load_code_sets(config)?;
     let gold = chartcoder::lexicon::phrase_gold(from, &codes, sample, seed)?;
-    let mut out = BufWriter::new(
-        std::fs::File::create(output)
-            .map_err(|e| io_error(output, e))?,
-    );
+    let mut out = BufWriter::new(std::fs::File::create(output).map_err(|e| io_error(output, e))?);
     for g in &gold {
         writeln!(out, "{}", serde_json::to_string(g).unwrap_or_default())
             .map_err(|e| io_error(output, e))?;
     }
-    out.flush()
-        .map_err(|e| io_error(output, e))?;
+    out.flush().map_err(|e| io_error(output, e))?;
     eprintln!("wrote {} phrases to {}", gold.len(), output.display());
     Ok(())
 }
@@ -584,8 +576,7 @@ fn suggest(config: &Config, args: SuggestArgs) -> chartcoder::Result<()> {
             .map_err(|e| io_error("standard input", e))?;
         buf
     } else {
-        std::fs::read(&args.file)
-            .map_err(|e| io_error(&args.file, e))?
+        std::fs::read(&args.file).map_err(|e| io_error(&args.file, e))?
     };
     let text = String::from_utf8(bytes).map_err(|e| {
         Error::InvalidInput(format!(
@@ -727,10 +718,7 @@ fn eval(config: &Config, args: EvalArgs) -> chartcoder::Result<()> {
     let (codings, seconds) = code_all(&engine, &texts, &options);
     let preds = ranked_predictions(&codings);
     if let Some(path) = &args.predictions {
-        let mut out = BufWriter::new(
-            std::fs::File::create(path)
-                .map_err(|e| io_error(path, e))?,
-        );
+        let mut out = BufWriter::new(std::fs::File::create(path).map_err(|e| io_error(path, e))?);
         for coding in codings.iter().filter_map(|(_, c)| c.as_ref().ok()) {
             writeln!(out, "{}", serde_json::to_string(coding).unwrap_or_default())
                 .map_err(|e| io_error(path, e))?;
@@ -853,8 +841,7 @@ fn train(
         )
     };
     let out_dir = out_dir.as_path();
-    std::fs::create_dir_all(out_dir)
-        .map_err(|e| io_error(out_dir, e))?;
+    std::fs::create_dir_all(out_dir).map_err(|e| io_error(out_dir, e))?;
     let out = &out_dir.join(chartcoder::engine::CODE_PRIOR_FILE);
     let paths: Vec<&Path> = gold.iter().map(PathBuf::as_path).collect();
     let names: Vec<String> = gold
@@ -909,8 +896,7 @@ fn train(
         ..chartcoder::train::ranker_config()
     };
     let (mlp, onnx) = chartcoder::train::fit_mlp(&data, &mlp_config)?;
-    std::fs::write(&ranker_file, onnx)
-        .map_err(|e| io_error(&ranker_file, e))?;
+    std::fs::write(&ranker_file, onnx).map_err(|e| io_error(&ranker_file, e))?;
     for member in &mlp {
         eprintln!(
             "learned ranker member: {}",

@@ -95,9 +95,7 @@ pub fn top_k(k: i64) -> Result<usize> {
     usize::try_from(k)
         .ok()
         .filter(|k| (1..=MAX_TOP_K).contains(k))
-        .ok_or_else(|| {
-            Error::InvalidInput(format!("top_k must be from 1 to {MAX_TOP_K}, got {k}"))
-        })
+        .ok_or_else(|| Error::InvalidInput(format!("top_k must be from 1 to {MAX_TOP_K}, got {k}")))
 }
 
 /// `min_score`: a finite number from 0 to 1.

@@ -93,15 +93,33 @@ fn out_of_range_options_exit_2_with_the_shared_message() {
         (&["suggest", note, "--top-k", "-3"], &negative),
         (&["suggest", note, "--min-score", "1.5"], &min_score),
         (
-            &["batch", "--input", note, "--output", out_file, "--top-k", "5000"],
+            &[
+                "batch", "--input", note, "--output", out_file, "--top-k", "5000",
+            ],
             &top_k,
         ),
         (
-            &["batch", "--input", note, "--output", out_file, "--min-score", "1.5"],
+            &[
+                "batch",
+                "--input",
+                note,
+                "--output",
+                out_file,
+                "--min-score",
+                "1.5",
+            ],
             &min_score,
         ),
         (
-            &["eval", "--texts", "/nonexistent", "--gold", "x.tsv", "--top-k", "5000"],
+            &[
+                "eval",
+                "--texts",
+                "/nonexistent",
+                "--gold",
+                "x.tsv",
+                "--top-k",
+                "5000",
+            ],
             &top_k,
         ),
         (&["lookup", "DM2", "--top-k", "5000"], &top_k),

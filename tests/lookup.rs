@@ -686,8 +686,7 @@ fn real() -> Option<(CodeSet, Abbreviations, TermIndex)> {
     let config = common::setup_or_skip()?;
     let assets = chartcoder::assets::Assets::new(&config.assets);
     let opened = CodeSet::load(&assets).and_then(|codes| {
-        let abbreviations =
-            Abbreviations::load(&assets.path(chartcoder::assets::ABBREVIATIONS)?)?;
+        let abbreviations = Abbreviations::load(&assets.path(chartcoder::assets::ABBREVIATIONS)?)?;
         let index = TermIndex::open(&config.index, &codes)?;
         Ok((codes, abbreviations, index))
     });

@@ -317,7 +317,11 @@ mod tests {
         assert_eq!(answer.code, "model_unavailable");
         assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
         assert!(answer.message.contains("cannot load"), "{}", answer.message);
-        assert!(answer.message.contains("chartcoder train"), "{}", answer.message);
+        assert!(
+            answer.message.contains("chartcoder train"),
+            "{}",
+            answer.message
+        );
 
         let invalid = ApiError::from(Error::InvalidInput("empty note".into()));
         assert_eq!(
@@ -355,7 +359,10 @@ mod tests {
         codes.sort_unstable();
         codes.dedup();
         assert_eq!(codes.len(), ApiKind::ALL.len());
-        assert_eq!(ApiKind::Overloaded.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            ApiKind::Overloaded.status(),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
     }
 
     #[test]

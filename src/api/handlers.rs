@@ -487,7 +487,12 @@ pub async fn search(
     ApiQuery(params): ApiQuery<SearchParams>,
 ) -> Result<Json<SearchResponse>, ApiError> {
     let options = UserOptions {
-        systems: params.system.iter().filter(|s| !s.is_empty()).cloned().collect(),
+        systems: params
+            .system
+            .iter()
+            .filter(|s| !s.is_empty())
+            .cloned()
+            .collect(),
         top_k: params.top_k,
         ..UserOptions::default()
     }
@@ -732,7 +737,10 @@ pub async fn not_found() -> ApiError {
 
 /// 405 `method_not_allowed`.
 pub async fn method_not_allowed() -> ApiError {
-    ApiError::new(ApiKind::MethodNotAllowed, "method not allowed on this route")
+    ApiError::new(
+        ApiKind::MethodNotAllowed,
+        "method not allowed on this route",
+    )
 }
 
 #[cfg(test)]

@@ -203,7 +203,10 @@ mod tests {
         assert_eq!(unknown.suggest.ranker, RankerChoice::Learned);
         assert_eq!(unknown.suggest.top_k, SuggestOptions::default().top_k);
         let top_k = crate::options::top_k(5000).unwrap_err().to_string();
-        assert!(problems[0].contains("unknown ranker `bm25`"), "{problems:?}");
+        assert!(
+            problems[0].contains("unknown ranker `bm25`"),
+            "{problems:?}"
+        );
         assert!(problems[1].ends_with(&top_k), "{problems:?}");
     }
 }
