@@ -80,7 +80,9 @@ fn scripts_run_finds_the_binary_in_cargo_target_dir() {
         "scripts/run failed\ncargo calls:\n{cargo_calls}\nstderr:\n{stderr}"
     );
     assert!(
-        cargo_calls.lines().any(|l| l.starts_with("build --release")),
+        cargo_calls
+            .lines()
+            .any(|l| l.starts_with("build --release")),
         "the script did not build with cargo: {cargo_calls}"
     );
     // `chartcoder setup` (scripts/setup), then `chartcoder lookup` (scripts/run).
