@@ -5,16 +5,19 @@
 //!   default probes), one core; `nearest_exact_k10` scans every vector for comparison;
 //!   `nearest_batch_20_k10`: 20 queries over the rayon workers.
 //!
-//! Needs `chartcoder setup` (assets and `index/default`). Run: `cargo bench --bench encoder`.
+//! Needs `scripts/setup` (assets and `index/default`; see `tests/common` for what happens
+//! without it). Run: `cargo bench --bench encoder`.
 
 use std::hint::black_box;
-use std::path::Path;
 use std::time::Duration;
 
 use chartcoder::assets::Assets;
 use chartcoder::onnx::embeddings::EMBEDDINGS_FILE;
 use chartcoder::onnx::{EmbeddingStore, SentenceEncoder};
 use criterion::{criterion_group, criterion_main, Criterion};
+
+#[path = "../tests/common/mod.rs"]
+mod common;
 
 const MENTIONS: [&str; 20] = [
     "acute chest pain radiating to the left arm",
@@ -40,38 +43,25 @@ const MENTIONS: [&str; 20] = [
 ];
 
 fn bench_encoder(c: &mut Criterion) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let assets = Assets::new(root.join(".assets"));
-    let tokenizer = root.join("models/minilm/tokenizer.json");
-    let encoder = match SentenceEncoder::open(&assets, &tokenizer, rayon::current_num_threads()) {
-        Ok(e) => e,
-        Err(e) => {
-            eprintln!("encoder bench skipped: {e}");
-            return;
-        }
+    let Some(config) = common::setup_or_skip() else {
+        return;
     };
+    let assets = Assets::new(&config.assets);
+    let tokenizer = config.models.join("minilm/tokenizer.json");
+    let encoder = SentenceEncoder::open(&assets, &tokenizer, rayon::current_num_threads())
+        .unwrap_or_else(|e| common::open_failed("SentenceEncoder::open", &e));
     let queries = encoder.encode(&MENTIONS).expect("encodes");
-    let store_path = root.join("index/default").join(EMBEDDINGS_FILE);
-    let store = match EmbeddingStore::open(&store_path) {
-        Ok(s) => Some(s),
-        Err(e) => {
-            eprintln!("nearest benches skipped: {e}");
-            None
-        }
-    };
-    if let Some(store) = &store {
-        store
-            .expect_encoder(encoder.identity())
-            .expect("same encoder");
-        eprintln!(
-            "store: {} terms, {} vectors, {} lists, {} probes",
-            store.len(),
-            store.vectors(),
-            store.lists(),
-            store.probes()
-        );
-        assert_eq!(store.nearest(&queries[0], 10).len(), 10);
-    }
+    let store = EmbeddingStore::open(&config.index.join(EMBEDDINGS_FILE))
+        .and_then(|store| store.expect_encoder(encoder.identity()).map(|()| store))
+        .unwrap_or_else(|e| common::open_failed("index/default/embeddings.bin", &e));
+    eprintln!(
+        "store: {} terms, {} vectors, {} lists, {} probes",
+        store.len(),
+        store.vectors(),
+        store.lists(),
+        store.probes()
+    );
+    assert_eq!(store.nearest(&queries[0], 10).len(), 10);
     if !std::env::args().any(|a| a == "--bench") {
         eprintln!("encoder: test mode, checked once; `cargo bench --bench encoder` times it");
         return;
@@ -84,24 +74,22 @@ fn bench_encoder(c: &mut Criterion) {
     group.bench_function("encode_20_mentions", |b| {
         b.iter(|| encoder.encode(black_box(&MENTIONS)).expect("encodes"))
     });
-    if let Some(store) = &store {
-        let mut i = 0;
-        group.bench_function("nearest_k10", |b| {
-            b.iter(|| {
-                i = (i + 1) % queries.len();
-                store.nearest(black_box(&queries[i]), 10)
-            })
-        });
-        group.bench_function("nearest_exact_k10", |b| {
-            b.iter(|| {
-                i = (i + 1) % queries.len();
-                store.nearest_exact(black_box(&queries[i]), 10)
-            })
-        });
-        group.bench_function("nearest_batch_20_k10", |b| {
-            b.iter(|| store.nearest_batch(black_box(&queries), 10))
-        });
-    }
+    let mut i = 0;
+    group.bench_function("nearest_k10", |b| {
+        b.iter(|| {
+            i = (i + 1) % queries.len();
+            store.nearest(black_box(&queries[i]), 10)
+        })
+    });
+    group.bench_function("nearest_exact_k10", |b| {
+        b.iter(|| {
+            i = (i + 1) % queries.len();
+            store.nearest_exact(black_box(&queries[i]), 10)
+        })
+    });
+    group.bench_function("nearest_batch_20_k10", |b| {
+        b.iter(|| store.nearest_batch(black_box(&queries), 10))
+    });
     group.finish();
 }
 

@@ -1,49 +1,48 @@
 //! Time to build the full index (`index build --force`) from the fetched code sets into a
 //! temporary directory. `index/default` is never written.
 //!
-//! With `index/default/embeddings.bin` present the builds include the term embeddings, their
-//! vectors reused from that store (as `index build --force` reuses the index's own): the
-//! timing is tantivy, tokenization and clustering, not the encoder (about 10 minutes for every
-//! term on 2 cores). Without it the builds are lexical only.
+//! The builds include the term embeddings, their vectors reused from
+//! `index/default/embeddings.bin` (as `index build --force` reuses the index's own): the
+//! timing is tantivy, tokenization and clustering, not the encoder. Needs `scripts/setup`
+//! (see `tests/common` for what happens without it).
 //!
 //! Run: `cargo bench --bench index_build` (about ten full builds).
 
-use std::path::Path;
 use std::time::Duration;
 
 use chartcoder::assets::{self, Assets};
 use chartcoder::codeset::CodeSet;
 use chartcoder::index::{build_index, BuildOptions, EncoderFiles};
 use chartcoder::lexicon::Abbreviations;
+use chartcoder::onnx::embeddings::EMBEDDINGS_FILE;
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode};
 
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 fn bench_build(c: &mut Criterion) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let assets = Assets::new(root.join(".assets"));
-    let (Ok(_), Ok(abbr_path)) = (
-        assets.path(assets::ICD10CM_TABULAR),
-        assets.path(assets::ABBREVIATIONS),
-    ) else {
-        eprintln!(
-            "index_build bench skipped: no assets in {} (run `chartcoder setup` or `scripts/setup`)",
-            assets.root().display()
-        );
+    let Some(config) = common::setup_or_skip() else {
         return;
     };
-    let codes = CodeSet::load(&assets).expect("code sets load");
+    let assets = Assets::new(&config.assets);
+    let abbr_path = assets
+        .path(assets::ABBREVIATIONS)
+        .unwrap_or_else(|e| common::open_failed("the abbreviations asset", &e));
+    let codes = CodeSet::load(&assets).unwrap_or_else(|e| common::open_failed("CodeSet::load", &e));
     let abbreviations = Abbreviations::load(&abbr_path).expect("abbreviations load");
     let dir = tempfile::tempdir().expect("temporary directory");
     let target = dir.path().join("index");
-    let default_index = root.join("index/default");
-    let encoder = if default_index.join("embeddings.bin").is_file() {
-        Some(EncoderFiles {
-            assets: assets.root().to_path_buf(),
-            tokenizer: root.join("models/minilm/tokenizer.json"),
-        })
-    } else {
-        eprintln!("index_build: no index/default/embeddings.bin; timing lexical-only builds");
-        None
-    };
+    let default_index = config.index.clone();
+    let store = default_index.join(EMBEDDINGS_FILE);
+    assert!(
+        store.is_file(),
+        "no {}: the index is broken; fix: `scripts/run index build --force`",
+        store.display()
+    );
+    let encoder = Some(EncoderFiles {
+        assets: config.assets.clone(),
+        tokenizer: config.models.join("minilm/tokenizer.json"),
+    });
     let options = BuildOptions {
         extras: Vec::new(),
         force: true,

@@ -6,7 +6,8 @@
 //!   `../shared/data/codiesp/background/text_files_en` coded with rayon `par_iter` on all cores
 //!   (throughput in notes/s); skipped with a message when the corpus is absent.
 //!
-//! Needs the assets and index of `chartcoder setup` (or `scripts/setup`).
+//! Needs the assets and index of `scripts/setup` (see `tests/common` for what happens
+//! without them).
 //! Run: `cargo bench --bench suggest` (add `-- --sample-size 10` for a quick pass).
 
 #[path = "../tests/common/mod.rs"]
@@ -35,7 +36,7 @@ fn open_engine() -> Option<Engine> {
 fn background_notes() -> Option<Vec<String>> {
     let dir: PathBuf = root().join("../shared/data/codiesp/background/text_files_en");
     let Ok(entries) = std::fs::read_dir(&dir) else {
-        eprintln!("suggest batch bench skipped: {} not found", dir.display());
+        common::skip_because(format!("suggest batch bench: {} not found", dir.display()));
         return None;
     };
     let mut paths: Vec<PathBuf> = entries
@@ -50,10 +51,10 @@ fn background_notes() -> Option<Vec<String>> {
         .take(BATCH_NOTES)
         .collect();
     if notes.is_empty() {
-        eprintln!(
-            "suggest batch bench skipped: no readable notes in {}",
+        common::skip_because(format!(
+            "suggest batch bench: no readable notes in {}",
             dir.display()
-        );
+        ));
         return None;
     }
     Some(notes)

@@ -54,6 +54,8 @@ pub fn run_batch(
     output: &Path,
     options: &BatchOptions,
 ) -> Result<BatchReport> {
+    // The bounds of every surface (`crate::options`), before any file is touched.
+    options.suggest.validate()?;
     let started = Instant::now();
     let done = completed_ids(output)?;
     let documents = read_documents(input)?;

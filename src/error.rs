@@ -16,7 +16,11 @@ pub enum Error {
         reason: String,
     },
     /// The tantivy index is absent, corrupt, or was built by an incompatible version.
-    #[error("index at {path} is unusable: {reason}. Build it with `chartcoder index build`")]
+    /// (`--force`: a build whose manifest matches its inputs is otherwise skipped, even when
+    /// a file such as `embeddings.bin` is missing.)
+    #[error(
+        "index at {path} is unusable: {reason}. Rebuild it with `chartcoder index build --force`"
+    )]
     Index { path: PathBuf, reason: String },
     /// Caller input that can never succeed as given (empty query, bad UTF-8, too long...).
     #[error("invalid input: {0}")]

@@ -21,6 +21,7 @@ pub mod learned;
 pub mod lexicon;
 pub mod lsp;
 pub mod onnx;
+pub mod options;
 pub mod procedures;
 pub mod rank;
 pub mod rules;

@@ -9,9 +9,10 @@ use clap::{Args, Parser, Subcommand};
 use chartcoder::assets::Assets;
 use chartcoder::batch::{run_batch, BatchOptions};
 use chartcoder::codeset::System;
-use chartcoder::coding::{RankerChoice, Setting, SuggestOptions};
+use chartcoder::coding::{RankerChoice, SuggestOptions};
 use chartcoder::engine::{Config, Engine};
 use chartcoder::index::{BuildOptions, LookupOptions};
+use chartcoder::options::{UserOptions, MAX_TOP_K};
 use chartcoder::rank::CodePrior;
 use chartcoder::Error;
 
@@ -151,8 +152,9 @@ struct LookupArgs {
     /// JSONL output: {"id","suggestions":[{"code","system","title","score"}]}.
     #[arg(long)]
     output: Option<PathBuf>,
-    #[arg(long, default_value_t = 10)]
-    top_k: usize,
+    /// Most results, 1 to 1000 [default: 10].
+    #[arg(long, allow_negative_numbers = true)]
+    top_k: Option<i64>,
     /// Restrict to one system: icd10cm or icd10pcs.
     #[arg(long)]
     system: Option<String>,
@@ -163,53 +165,37 @@ struct LookupArgs {
 
 #[derive(Args, Clone)]
 struct CodingArgs {
-    /// inpatient or outpatient (uncertain diagnoses are coded only inpatient).
-    #[arg(long, default_value = "inpatient")]
-    setting: String,
+    /// inpatient or outpatient (uncertain diagnoses are coded only inpatient) [default:
+    /// inpatient].
+    #[arg(long)]
+    setting: Option<String>,
     /// Restrict to one system: icd10cm or icd10pcs.
     #[arg(long)]
     system: Option<String>,
-    /// Most suggestions per note (default 50; eval ranks up to 1000, as MAP is over the
-    /// whole ranking).
+    /// Most suggestions per note, 1 to 1000 [default: 50; eval ranks 1000, as MAP is over
+    /// the whole ranking].
+    #[arg(long, allow_negative_numbers = true)]
+    top_k: Option<i64>,
+    /// Lowest score shown, 0 to 1 [default: 0].
+    #[arg(long, allow_negative_numbers = true)]
+    min_score: Option<f64>,
+    /// learned (the ONNX ranker) or lexical (the transparent logistic model) [default:
+    /// learned].
     #[arg(long)]
-    top_k: Option<usize>,
-    #[arg(long, default_value_t = 0.0)]
-    min_score: f32,
-    /// learned (the ONNX ranker, default) or lexical (the transparent logistic model).
-    #[arg(long, default_value = "learned")]
-    ranker: String,
+    ranker: Option<String>,
 }
 
 impl CodingArgs {
+    /// Through the one validation of every surface (`chartcoder::options`).
     fn options(&self) -> chartcoder::Result<SuggestOptions> {
-        let setting = match self.setting.as_str() {
-            "inpatient" => Setting::Inpatient,
-            "outpatient" => Setting::Outpatient,
-            other => {
-                return Err(Error::InvalidInput(format!(
-                    "unknown setting `{other}` (inpatient|outpatient)"
-                )))
-            }
-        };
-        let ranker = RankerChoice::parse(&self.ranker).ok_or_else(|| {
-            Error::InvalidInput(format!(
-                "unknown ranker `{}` (learned|lexical)",
-                self.ranker
-            ))
-        })?;
-        let systems = match &self.system {
-            Some(s) => vec![System::parse(s)
-                .ok_or_else(|| Error::InvalidInput(format!("unknown system `{s}`")))?],
-            None => Vec::new(),
-        };
-        Ok(SuggestOptions {
-            setting,
-            systems,
-            top_k: self.top_k.unwrap_or(50).clamp(1, 10_000),
+        UserOptions {
+            setting: self.setting.clone(),
+            systems: self.system.iter().cloned().collect(),
+            top_k: self.top_k,
             min_score: self.min_score,
-            ranker,
-            ..SuggestOptions::default()
-        })
+            ranker: self.ranker.clone(),
+        }
+        .suggest(&SuggestOptions::default())
     }
 }
 
@@ -278,16 +264,26 @@ fn main() -> ExitCode {
     }
 }
 
-/// The one place errors become exit statuses.
+/// The one place errors become exit statuses: 2 for the input, 3 for the setup (assets,
+/// index, models), 1 for the rest. Exhaustive: a new error variant does not compile without
+/// its status.
 fn exit_code(e: &Error) -> ExitCode {
     ExitCode::from(match e {
         Error::InvalidInput(_)
         | Error::UnknownFormat { .. }
         | Error::UnknownCode(_)
         | Error::Parse { .. } => 2,
-        Error::MissingAsset { .. } | Error::Index { .. } => 3,
-        _ => 1,
+        Error::MissingAsset { .. } | Error::Index { .. } | Error::Model { .. } => 3,
+        Error::Io { .. } | Error::Search(_) | Error::Command(_) => 1,
     })
+}
+
+/// An I/O failure on a file the user named (`io_error`).
+fn io_error(path: impl AsRef<Path>, source: std::io::Error) -> Error {
+    Error::Io {
+        path: path.as_ref().to_path_buf(),
+        source,
+    }
 }
 
 fn run(cli: Cli) -> chartcoder::Result<()> {
@@ -351,11 +347,12 @@ fn run(cli: Cli) -> chartcoder::Result<()> {
         ),
         Command::Suggest(args) => suggest(&config, args),
         Command::Batch(args) => {
-            let engine = Engine::open(config.clone())?;
+            // Bad options are refused before a second is spent opening the engine.
             let options = BatchOptions {
                 suggest: args.coding.options()?,
                 progress: true,
             };
+            let engine = Engine::open(config.clone())?;
             let report = run_batch(&engine, &args.input, &args.output, &options)?;
             eprintln!(
                 "{} coded, {} failed (error lines in {}), {} already done; {:.1} notes/s over {:.1} s",
@@ -434,17 +431,12 @@ fn print_build(config: &Config, report: &chartcoder::index::BuildReport) {
 }
 
 fn lookup(config: &Config, args: LookupArgs) -> chartcoder::Result<()> {
-    let systems =
-        match &args.system {
-            Some(s) => vec![System::parse(s)
-                .ok_or_else(|| Error::InvalidInput(format!("unknown system `{s}`")))?],
-            None => Vec::new(),
-        };
-    let options = LookupOptions {
-        top_k: args.top_k.clamp(1, 1000),
-        systems,
-        ..LookupOptions::default()
-    };
+    let options = UserOptions {
+        systems: args.system.iter().cloned().collect(),
+        top_k: args.top_k,
+        ..UserOptions::default()
+    }
+    .lookup()?;
     // Reject a bad query before spending a second on opening the engine.
     if let Some(query) = &args.query {
         if query.trim().is_empty() {
@@ -486,10 +478,8 @@ fn lookup_file(
     output: &Path,
     options: &LookupOptions,
 ) -> chartcoder::Result<()> {
-    let file = std::fs::File::open(input)
-        .map_err(|e| Error::Command(format!("{}: {e}", input.display())))?;
-    let out = std::fs::File::create(output)
-        .map_err(|e| Error::Command(format!("{}: {e}", output.display())))?;
+    let file = std::fs::File::open(input).map_err(|e| io_error(input, e))?;
+    let out = std::fs::File::create(output).map_err(|e| io_error(output, e))?;
     let mut out = BufWriter::new(out);
     let mut reader = std::io::BufReader::new(file);
     let mut raw = Vec::new();
@@ -499,7 +489,7 @@ fn lookup_file(
         raw.clear();
         let n = reader
             .read_until(b'\n', &mut raw)
-            .map_err(|e| Error::Command(format!("{}: {e}", input.display())))?;
+            .map_err(|e| io_error(input, e))?;
         if n == 0 {
             break;
         }
@@ -521,11 +511,9 @@ fn lookup_file(
                 serde_json::json!({"id": id, "line": line_no, "error": {"code": e.code(), "message": e.to_string()}})
             }
         };
-        writeln!(out, "{value}")
-            .map_err(|e| Error::Command(format!("{}: {e}", output.display())))?;
+        writeln!(out, "{value}").map_err(|e| io_error(output, e))?;
     }
-    out.flush()
-        .map_err(|e| Error::Command(format!("{}: {e}", output.display())))?;
+    out.flush().map_err(|e| io_error(output, e))?;
     eprintln!(
         "{ok} queries looked up, {failed} rejected (see their \"error\" lines in {})",
         output.display()
@@ -570,29 +558,25 @@ fn lookup_devset(
 ) -> chartcoder::Result<()> {
     let (codes, _) = chartcoder::engine::load_code_sets(config)?;
     let gold = chartcoder::lexicon::phrase_gold(from, &codes, sample, seed)?;
-    let mut out = BufWriter::new(
-        std::fs::File::create(output)
-            .map_err(|e| Error::Command(format!("{}: {e}", output.display())))?,
-    );
+    let mut out = BufWriter::new(std::fs::File::create(output).map_err(|e| io_error(output, e))?);
     for g in &gold {
         writeln!(out, "{}", serde_json::to_string(g).unwrap_or_default())
-            .map_err(|e| Error::Command(format!("{}: {e}", output.display())))?;
+            .map_err(|e| io_error(output, e))?;
     }
-    out.flush()
-        .map_err(|e| Error::Command(format!("{}: {e}", output.display())))?;
+    out.flush().map_err(|e| io_error(output, e))?;
     eprintln!("wrote {} phrases to {}", gold.len(), output.display());
     Ok(())
 }
 
 fn suggest(config: &Config, args: SuggestArgs) -> chartcoder::Result<()> {
+    let options = args.coding.options()?;
     let bytes = if args.file.as_os_str() == "-" {
         let mut buf = Vec::new();
         std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf)
-            .map_err(|e| Error::Command(format!("stdin: {e}")))?;
+            .map_err(|e| io_error("standard input", e))?;
         buf
     } else {
-        std::fs::read(&args.file)
-            .map_err(|e| Error::Command(format!("{}: {e}", args.file.display())))?
+        std::fs::read(&args.file).map_err(|e| io_error(&args.file, e))?
     };
     let text = String::from_utf8(bytes).map_err(|e| {
         Error::InvalidInput(format!(
@@ -600,7 +584,6 @@ fn suggest(config: &Config, args: SuggestArgs) -> chartcoder::Result<()> {
             e.utf8_error().valid_up_to()
         ))
     })?;
-    let options = args.coding.options()?;
     let engine = Engine::open(config.clone())?;
     let id = args
         .file
@@ -715,11 +698,11 @@ fn gold_system(path: &Path) -> chartcoder::eval::GoldSystem {
 fn eval(config: &Config, args: EvalArgs) -> chartcoder::Result<()> {
     use chartcoder::eval::{load_texts, score_docs, AblationRow, EvalReport, GoldSet};
     let fail = |e: chartcoder::eval::EvalError| Error::Command(e.to_string());
-    let texts = load_texts(&args.texts).map_err(fail)?;
     let mut options = args.coding.options()?;
     if args.coding.top_k.is_none() {
-        options.top_k = 1000;
+        options.top_k = MAX_TOP_K;
     }
+    let texts = load_texts(&args.texts).map_err(fail)?;
     let engine = Engine::open(config.clone())?;
     let golds: Vec<(PathBuf, chartcoder::eval::GoldSystem, GoldSet)> = args
         .gold
@@ -735,15 +718,12 @@ fn eval(config: &Config, args: EvalArgs) -> chartcoder::Result<()> {
     let (codings, seconds) = code_all(&engine, &texts, &options);
     let preds = ranked_predictions(&codings);
     if let Some(path) = &args.predictions {
-        let mut out = BufWriter::new(
-            std::fs::File::create(path)
-                .map_err(|e| Error::Command(format!("{}: {e}", path.display())))?,
-        );
+        let mut out = BufWriter::new(std::fs::File::create(path).map_err(|e| io_error(path, e))?);
         for coding in codings.iter().filter_map(|(_, c)| c.as_ref().ok()) {
             writeln!(out, "{}", serde_json::to_string(coding).unwrap_or_default())
-                .map_err(|e| Error::Command(e.to_string()))?;
+                .map_err(|e| io_error(path, e))?;
         }
-        out.flush().map_err(|e| Error::Command(e.to_string()))?;
+        out.flush().map_err(|e| io_error(path, e))?;
     }
     for (id, coding) in &codings {
         if let Err(e) = coding {
@@ -805,7 +785,7 @@ fn eval(config: &Config, args: EvalArgs) -> chartcoder::Result<()> {
             &svg,
             chartcoder::eval::reliability_svg(&r.calibration, &title),
         )
-        .map_err(|e| Error::Command(format!("{}: {e}", svg.display())))?;
+        .map_err(|e| io_error(&svg, e))?;
     }
     if !args.no_ablation {
         println!("ablation (MAP / recall@10, notes/s):");
@@ -861,8 +841,7 @@ fn train(
         )
     };
     let out_dir = out_dir.as_path();
-    std::fs::create_dir_all(out_dir)
-        .map_err(|e| Error::Command(format!("{}: {e}", out_dir.display())))?;
+    std::fs::create_dir_all(out_dir).map_err(|e| io_error(out_dir, e))?;
     let out = &out_dir.join(chartcoder::engine::CODE_PRIOR_FILE);
     let paths: Vec<&Path> = gold.iter().map(PathBuf::as_path).collect();
     let names: Vec<String> = gold
@@ -917,8 +896,7 @@ fn train(
         ..chartcoder::train::ranker_config()
     };
     let (mlp, onnx) = chartcoder::train::fit_mlp(&data, &mlp_config)?;
-    std::fs::write(&ranker_file, onnx)
-        .map_err(|e| Error::Command(format!("{}: {e}", ranker_file.display())))?;
+    std::fs::write(&ranker_file, onnx).map_err(|e| io_error(&ranker_file, e))?;
     for member in &mlp {
         eprintln!(
             "learned ranker member: {}",

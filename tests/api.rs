@@ -5,13 +5,13 @@
 //! and graceful shutdown.
 //!
 //! Needs the fetched assets and the built index (`scripts/setup`); without them every test
-//! prints why and passes vacuously.
+//! prints why and returns, or fails under `CHARTCODER_REQUIRE_SETUP=1` (see `common`).
 
 mod common;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chartcoder::api::{self, ServeConfig, ServeOptions, Server};
@@ -27,12 +27,9 @@ fn root() -> &'static Path {
 }
 
 /// The engine over `.assets` and `index/default`, opened once per test binary; `None` (with
-/// a message) when setup has not been run.
+/// a message, or a failure under `CHARTCODER_REQUIRE_SETUP=1`) when setup has not been run.
 fn engine() -> Option<Arc<Engine>> {
-    static ENGINE: OnceLock<Option<Arc<Engine>>> = OnceLock::new();
-    ENGINE
-        .get_or_init(|| common::open_engine_or_skip().map(Arc::new))
-        .clone()
+    common::shared_engine()
 }
 
 macro_rules! engine_or_skip {
@@ -330,6 +327,40 @@ fn suggest_answers_the_engines_coding() {
         .assert_error(422, "invalid_input");
     h.post("/v1/suggest", &json!({"text": "x", "min_score": 2}))
         .assert_error(422, "invalid_input");
+}
+
+/// Out-of-range options answer 422 `invalid_input` with the message every surface gives
+/// (`chartcoder::options`; the CLI prints the same, the editor shows it).
+#[test]
+fn out_of_range_options_get_the_shared_message() {
+    let engine = engine_or_skip!();
+    let h = launch(engine, options(None));
+    let top_k = chartcoder::options::top_k(5000).unwrap_err().to_string();
+    let min_score = chartcoder::options::min_score(1.5).unwrap_err().to_string();
+    let message = |r: Reply| -> String {
+        r.assert_error(422, "invalid_input");
+        r.json()["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    let note = "Essential hypertension.";
+    assert_eq!(
+        message(h.post("/v1/suggest", &json!({"text": note, "top_k": 5000}))),
+        top_k
+    );
+    assert_eq!(
+        message(h.post("/v1/suggest", &json!({"text": note, "min_score": 1.5}))),
+        min_score
+    );
+    let batch = json!({"documents": [{"id": "a", "text": note}], "top_k": 5000});
+    assert_eq!(message(h.post("/v1/suggest/batch", &batch)), top_k);
+    assert_eq!(message(h.get("/v1/search?q=cough&top_k=5000")), top_k);
+    // The bound itself is accepted, on every route.
+    let r = h.post("/v1/suggest", &json!({"text": note, "top_k": 1000}));
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = h.get("/v1/search?q=cough&top_k=1000");
+    assert_eq!(r.status, 200, "{}", r.text);
 }
 
 #[test]

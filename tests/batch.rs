@@ -2,8 +2,8 @@
 //! fatal; resumable; a torn last line repaired) and over a folder of `.txt` files, and `eval`
 //! against `../shared/tools/score.py`.
 //!
-//! Needs the fetched assets and the built index (`scripts/setup` or `chartcoder setup`);
-//! without them every test here prints why and passes vacuously.
+//! Needs the fetched assets and the built index (`scripts/setup`); without them every test
+//! here prints why and returns, or fails under `CHARTCODER_REQUIRE_SETUP=1` (see `common`).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -11,28 +11,15 @@ use std::process::{Command, Output};
 
 use chartcoder::coding::Coding;
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
+mod common;
 
-/// True when `chartcoder setup` has been run; otherwise says how to run it.
-fn setup_done() -> bool {
-    let assets = root().join(".assets");
-    let index = root().join("index/default");
-    let ok = assets.join("icd10cm").is_dir() && index.is_dir();
-    if !ok {
-        eprintln!(
-            "skipping: no assets at {} or no index at {}; run `scripts/setup` (or `cargo run --release -- setup`)",
-            assets.display(),
-            index.display()
-        );
-    }
-    ok
+fn root() -> &'static Path {
+    common::root()
 }
 
 macro_rules! skip_without_setup {
     () => {
-        if !setup_done() {
+        if common::setup_or_skip().is_none() {
             return;
         }
     };
@@ -449,14 +436,14 @@ fn eval_report_agrees_with_score_py() {
     // The project's reference scorer agrees.
     let score_py = root().join("../shared/tools/score.py");
     let Some(python) = python3() else {
-        eprintln!("skipping the score.py comparison: python3 not found");
+        common::skip_because("the score.py comparison: python3 not found");
         return;
     };
     if !score_py.is_file() {
-        eprintln!(
-            "skipping the score.py comparison: {} not found",
+        common::skip_because(format!(
+            "the score.py comparison: {} not found",
             score_py.display()
-        );
+        ));
         return;
     }
     let scored = Command::new(python)

@@ -1,12 +1,15 @@
 //! The `chartcoder` binary end to end: exit statuses, JSON output, JSONL batches with bad
 //! lines. The CLI always loads the full asset set, so most checks run only where
-//! `chartcoder setup` has fetched `.assets/` and built `index/default`.
+//! `scripts/setup` has fetched `.assets/` and built `index/default` (see `common` for what
+//! happens when it has not).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+mod common;
+
 fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    common::root()
 }
 
 /// The binary with paths given explicitly and the environment's overrides removed.
@@ -35,21 +38,11 @@ fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// `.assets` and `index/default` of this checkout, when setup has run.
+/// `.assets` and `index/default` of this checkout, when setup has run (see `common` for
+/// what happens when it has not).
 fn real() -> Option<(PathBuf, PathBuf)> {
-    let assets = root().join(".assets");
-    let index = root().join("index/default");
-    let ready = assets.join("icd10cm").is_dir()
-        && assets.join("icd10pcs").is_dir()
-        && index.join("manifest.json").is_file();
-    if !ready {
-        eprintln!(
-            "skipping: no assets or index in {} (run `chartcoder setup` or `scripts/setup`)",
-            root().display()
-        );
-        return None;
-    }
-    Some((assets, index))
+    let config = common::setup_or_skip()?;
+    Some((config.assets, config.index))
 }
 
 #[test]
@@ -76,6 +69,82 @@ fn missing_assets_exit_3_naming_setup() {
     let message = stderr(&out);
     assert!(message.contains("error[missing_asset]"), "{message}");
     assert!(message.contains("chartcoder setup"), "{message}");
+    assert!(!message.contains("panicked"), "{message}");
+}
+
+/// Out-of-range options are refused before any work (no setup needed), exit 2, with the
+/// message every surface gives (`chartcoder::options`; HTTP and the editor say the same).
+#[test]
+fn out_of_range_options_exit_2_with_the_shared_message() {
+    let nowhere = root().join("target/nonexistent");
+    let dir = tempfile::tempdir().unwrap();
+    let note = dir.path().join("note.txt");
+    std::fs::write(&note, "Essential hypertension.").unwrap();
+    let note = note.to_str().unwrap();
+    let out_file = dir.path().join("out.jsonl");
+    let out_file = out_file.to_str().unwrap();
+    let top_k = chartcoder::options::top_k(5000).unwrap_err().to_string();
+    let zero = chartcoder::options::top_k(0).unwrap_err().to_string();
+    let negative = chartcoder::options::top_k(-3).unwrap_err().to_string();
+    let min_score = chartcoder::options::min_score(1.5).unwrap_err().to_string();
+    let cases: [(&[&str], &str); 8] = [
+        (&["suggest", note, "--top-k", "5000"], &top_k),
+        (&["suggest", note, "--top-k", "0"], &zero),
+        (&["suggest", note, "--top-k", "-3"], &negative),
+        (&["suggest", note, "--min-score", "1.5"], &min_score),
+        (
+            &[
+                "batch", "--input", note, "--output", out_file, "--top-k", "5000",
+            ],
+            &top_k,
+        ),
+        (
+            &[
+                "batch",
+                "--input",
+                note,
+                "--output",
+                out_file,
+                "--min-score",
+                "1.5",
+            ],
+            &min_score,
+        ),
+        (
+            &[
+                "eval",
+                "--texts",
+                "/nonexistent",
+                "--gold",
+                "x.tsv",
+                "--top-k",
+                "5000",
+            ],
+            &top_k,
+        ),
+        (&["lookup", "DM2", "--top-k", "5000"], &top_k),
+    ];
+    for (args, message) in cases {
+        let out = run(chartcoder(&nowhere, &nowhere).args(args));
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains(&format!("error[invalid_input]: {message}")),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+    assert!(!Path::new(out_file).exists(), "nothing written");
+}
+
+/// A note file that cannot be read is an `io_error` naming it (exit 1), not a panic.
+#[test]
+fn unreadable_note_is_an_io_error() {
+    let nowhere = root().join("target/nonexistent");
+    let out = run(chartcoder(&nowhere, &nowhere).args(["suggest", "/nonexistent/missing.txt"]));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let message = stderr(&out);
+    assert!(message.contains("error[io_error]"), "{message}");
+    assert!(message.contains("/nonexistent/missing.txt"), "{message}");
     assert!(!message.contains("panicked"), "{message}");
 }
 

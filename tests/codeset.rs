@@ -1,6 +1,7 @@
 //! Code sets through the public API: the committed tabular excerpt
 //! (`tests/fixtures/tabular-mini.xml`), the PCS excerpt, malformed input, and — where
-//! `chartcoder setup` has fetched them — the real CMS files.
+//! `scripts/setup` has fetched them — the real CMS files (see `common` for what happens when
+//! it has not).
 
 use std::path::{Path, PathBuf};
 
@@ -9,6 +10,8 @@ use chartcoder::codeset::{
     display_code, load_pcs, normalize_code, CodeKind, CodeRef, CodeSet, System,
 };
 use chartcoder::Error;
+
+mod common;
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -478,21 +481,19 @@ fn malformed_inputs_are_parse_errors() {
     }
 }
 
-/// The fetched assets, when `chartcoder setup` has run.
+/// The fetched assets, when `scripts/setup` has run (see `common` for what happens when it
+/// has not). A present `.assets/` without the code-set files is a failure naming the fix.
 fn real_assets() -> Option<Assets> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join(".assets");
-    let assets = Assets::new(&root);
-    let present = assets
-        .path(chartcoder::assets::ICD10CM_TABULAR)
-        .and(assets.path(chartcoder::assets::ICD10PCS_CODES))
-        .and(assets.path(chartcoder::assets::ICD10PCS_TABLES))
-        .is_ok();
-    if !present {
-        eprintln!(
-            "skipping real-data check: no assets in {} (run `chartcoder setup` or `scripts/setup`)",
-            root.display()
-        );
-        return None;
+    let assets = Assets::new(common::assets_or_skip()?);
+    for name in [
+        chartcoder::assets::ICD10CM_TABULAR,
+        chartcoder::assets::ICD10CM_CODE_LIST,
+        chartcoder::assets::ICD10PCS_CODES,
+        chartcoder::assets::ICD10PCS_TABLES,
+    ] {
+        if let Err(e) = assets.path(name) {
+            common::open_failed("the code-set assets", &e);
+        }
     }
     Some(assets)
 }
@@ -567,10 +568,9 @@ fn real_code_sets_match_the_cms_release() {
 #[test]
 fn real_billable_codes_match_the_cms_code_list() {
     let Some(assets) = real_assets() else { return };
-    let Ok(list) = assets.path(chartcoder::assets::ICD10CM_CODE_LIST) else {
-        eprintln!("skipping: no ICD-10-CM code list (run `chartcoder setup`)");
-        return;
-    };
+    let list = assets
+        .path(chartcoder::assets::ICD10CM_CODE_LIST)
+        .expect("checked by real_assets");
     let mut set = CodeSet::default();
     chartcoder::codeset::parse_tabular(
         &assets.path(chartcoder::assets::ICD10CM_TABULAR).unwrap(),

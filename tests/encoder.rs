@@ -4,8 +4,8 @@
 //! from the committed fixtures, and — where `chartcoder setup` has built it — nearest-term
 //! search on the full store of `index/default` (top-1 and recall against exhaustive search).
 //!
-//! Needs the fetched assets (`chartcoder setup`); without them every test here prints why and
-//! passes vacuously.
+//! Needs the fetched assets (`scripts/setup`); without them every test here prints why and
+//! returns, or fails under `CHARTCODER_REQUIRE_SETUP=1` (see `common`).
 
 mod common;
 
@@ -32,21 +32,18 @@ fn assets() -> Assets {
     Assets::new(common::root().join(".assets"))
 }
 
-/// The encoder over `.assets`, opened once per test binary; `None` (with a message) when the
-/// runtime or model has not been fetched.
+/// The encoder over `.assets`, opened once per test binary; `None` when `.assets/` is absent
+/// (see `common`). Any error opening it is a failure naming the fix.
 fn encoder() -> Option<&'static SentenceEncoder> {
     static ENCODER: OnceLock<Option<SentenceEncoder>> = OnceLock::new();
     ENCODER
-        .get_or_init(
-            || match SentenceEncoder::open(&assets(), &tokenizer_path(), 2) {
+        .get_or_init(|| {
+            common::assets_or_skip()?;
+            match SentenceEncoder::open(&assets(), &tokenizer_path(), 2) {
                 Ok(encoder) => Some(encoder),
-                Err(e @ Error::MissingAsset { .. }) => {
-                    eprintln!("skipping: {e}");
-                    None
-                }
-                Err(e) => panic!("SentenceEncoder::open failed: {e}"),
-            },
-        )
+                Err(e) => common::open_failed("SentenceEncoder::open", &e),
+            }
+        })
         .as_ref()
 }
 
@@ -451,10 +448,9 @@ fn a_missing_corrupt_or_foreign_store_makes_the_index_unusable() {
     TermIndex::open(&f.path(), &f.codes).expect("the restored index opens");
 }
 
-/// The engine over `index/default`, when setup has built it.
+/// The engine over `index/default`, when setup has built it (see `common`).
 fn engine() -> Option<&'static Engine> {
-    static ENGINE: OnceLock<Option<Engine>> = OnceLock::new();
-    ENGINE.get_or_init(common::open_engine_or_skip).as_ref()
+    common::engine()
 }
 
 #[test]

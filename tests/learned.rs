@@ -2,13 +2,13 @@
 //! real ONNX Runtime, phrases learned from coded notes as candidates with their evidence,
 //! the ranker switch, clear errors for a broken model file, and deterministic training.
 //!
-//! Needs the fetched assets and the built index (`scripts/setup`); training also needs
-//! `../shared/data/codiesp`. Without them the tests print why and return.
+//! Needs the fetched assets and the built index (`scripts/setup`; see `common` for what
+//! happens without them); training also needs `../shared/data/codiesp` (optional: without
+//! it those tests print why and return).
 
 mod common;
 
 use std::collections::{HashMap, HashSet};
-use std::sync::OnceLock;
 
 use chartcoder::codeset::System;
 use chartcoder::coding::{Components, EvidenceBasis, RankerChoice, SuggestOptions};
@@ -18,8 +18,7 @@ use chartcoder::train::{fit_mlp, training_data, LearnedFolds, TrainingSet};
 use chartcoder::Error;
 
 fn engine() -> Option<&'static Engine> {
-    static ENGINE: OnceLock<Option<Engine>> = OnceLock::new();
-    ENGINE.get_or_init(common::open_engine_or_skip).as_ref()
+    common::engine()
 }
 
 const NOTE: &str = "A 63-year-old man was admitted with fever and cough. \
@@ -195,7 +194,7 @@ type CodedNotes = (
 fn codiesp_train() -> Option<CodedNotes> {
     let dir = common::root().join("../shared/data/codiesp/train");
     if !dir.is_dir() {
-        eprintln!("skipping: {} is absent", dir.display());
+        common::skip_because(format!("{} is absent", dir.display()));
         return None;
     }
     let mut notes =

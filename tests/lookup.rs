@@ -9,7 +9,6 @@ use std::sync::OnceLock;
 use std::cell::Cell;
 
 use chartcoder::codeset::{CodeSet, System};
-use chartcoder::engine::Engine;
 use chartcoder::index::{
     build_index, BuildOptions, LookupOptions, Manifest, TermIndex, INDEX_FORMAT, MAX_QUERY_CHARS,
     SIMILAR_BELOW, SIMILAR_WEIGHT,
@@ -681,27 +680,20 @@ fn similar_terms_answer_only_when_the_words_match_poorly() {
     assert_eq!(hits[1..].to_vec(), weak[..hits.len() - 1].to_vec());
 }
 
-/// The full index built by `chartcoder setup`, when present.
+/// The full index built by `scripts/setup`, when present (see `common` for what happens
+/// when it is not). Present but unusable is a failure naming the fix.
 fn real() -> Option<(CodeSet, Abbreviations, TermIndex)> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let index_dir = root.join("index/default");
-    let assets = chartcoder::assets::Assets::new(root.join(".assets"));
-    if !index_dir.join("manifest.json").is_file()
-        || assets.path(chartcoder::assets::ICD10CM_TABULAR).is_err()
-    {
-        eprintln!(
-            "skipping real-data lookup checks: no full index at {} (run `chartcoder setup`)",
-            index_dir.display()
-        );
-        return None;
+    let config = common::setup_or_skip()?;
+    let assets = chartcoder::assets::Assets::new(&config.assets);
+    let opened = CodeSet::load(&assets).and_then(|codes| {
+        let abbreviations = Abbreviations::load(&assets.path(chartcoder::assets::ABBREVIATIONS)?)?;
+        let index = TermIndex::open(&config.index, &codes)?;
+        Ok((codes, abbreviations, index))
+    });
+    match opened {
+        Ok(real) => Some(real),
+        Err(e) => common::open_failed("opening index/default", &e),
     }
-    let codes = CodeSet::load(&assets).expect("assets load");
-    let abbreviations =
-        Abbreviations::load(&assets.path(chartcoder::assets::ABBREVIATIONS).unwrap())
-            .expect("abbreviations load");
-    let index = TermIndex::open(&index_dir, &codes)
-        .expect("index/default opens (rebuild it with `chartcoder index build`)");
-    Some((codes, abbreviations, index))
 }
 
 #[test]
@@ -750,8 +742,7 @@ fn includes_notes_are_lookup_terms() {
 /// lexical answer.
 #[test]
 fn real_engine_lookup_finds_synonyms_by_meaning() {
-    static ENGINE: OnceLock<Option<Engine>> = OnceLock::new();
-    let Some(engine) = ENGINE.get_or_init(common::open_engine_or_skip).as_ref() else {
+    let Some(engine) = common::engine() else {
         return;
     };
     let options = |k: usize| LookupOptions {

@@ -2,8 +2,9 @@
 //! (Content-Length framing) written here, so that the framing, the handshake and the position
 //! arithmetic are checked the way an editor sees them.
 //!
-//! Sessions that code notes need the fetched assets and the built index (`scripts/setup` or
-//! `chartcoder setup`); without them they print why and pass vacuously.
+//! Sessions that code notes need the fetched assets and the built index (`scripts/setup`);
+//! without them they print why and return, or fail under `CHARTCODER_REQUIRE_SETUP=1` (see
+//! `common`).
 //!
 //! Positions are checked against UTF-16 arithmetic done here, independently of the server.
 
@@ -24,18 +25,15 @@ const TIMEOUT: Duration = Duration::from_secs(60);
 /// diagnoses, and CRLF line breaks.
 const NOTE: &str = "Note 😷 for Mr Ünal\r\nPt 😷 Ménière… with type 2 diabetes mellitus with diabetic neuropathy and COPD. No evidence of pneumonia.\r\n";
 
+mod common;
+
 fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    common::root()
 }
 
+/// Whether `scripts/setup` has run (see `common` for what happens when it has not).
 fn have_engine() -> bool {
-    let ok = root().join(".assets").is_dir() && root().join("index/default").is_dir();
-    if !ok {
-        eprintln!(
-            "skipping: no assets at .assets or no index at index/default; run `scripts/setup` (or `cargo run --release -- setup`)"
-        );
-    }
-    ok
+    common::setup_or_skip().is_some()
 }
 
 /// One server at a time: the engines would compete for two cores and blur the latency figure.
@@ -670,6 +668,28 @@ fn utf32_is_negotiated_when_offered() {
     // Code points: the two emoji count one each.
     let expected = text[..text.find("Essential").unwrap()].chars().count();
     assert_eq!(i10["range"]["start"]["character"], json!(expected));
+    assert!(client.shutdown().success());
+}
+
+/// Out-of-range `initializationOptions` keep their defaults and are shown to the user with
+/// the message every surface gives (`chartcoder::options`). Needs no setup.
+#[test]
+fn out_of_range_options_are_shown_with_the_shared_message() {
+    let _serial = serial();
+    let mut client = Client::start(&[]);
+    client.initialize_with(&["utf-16"], json!({"topK": 5000, "minScore": 1.5}));
+    let top_k = chartcoder::options::top_k(5000).unwrap_err().to_string();
+    let min_score = chartcoder::options::min_score(1.5).unwrap_err().to_string();
+    for expected in [min_score, top_k] {
+        let shown = client.wait(|m| {
+            m["method"] == "window/showMessage"
+                && m["params"]["message"]
+                    .as_str()
+                    .is_some_and(|t| t.ends_with(&expected))
+        });
+        // MessageType::WARNING: the session goes on with the defaults.
+        assert_eq!(shown["params"]["type"], 2, "{shown}");
+    }
     assert!(client.shutdown().success());
 }
 

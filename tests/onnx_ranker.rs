@@ -1,6 +1,6 @@
 //! The learned ranker end to end: trained in Rust, exported as ONNX, run by the real ONNX
-//! Runtime. Tests needing the runtime skip with a message when `.assets/onnxruntime` (or
-//! `ORT_DYLIB_PATH`) is absent.
+//! Runtime. Tests needing the runtime skip with a message when `.assets/` is absent and
+//! `ORT_DYLIB_PATH` is not set, or fail under `CHARTCODER_REQUIRE_SETUP=1` (see `common`).
 
 use std::path::{Path, PathBuf};
 
@@ -11,23 +11,26 @@ use chartcoder::onnx::{runtime_library, Mlp, MlpConfig, OnnxRanker};
 use chartcoder::rank::{LinearRanker, FEATURE_COUNT, FEATURE_NAMES};
 use chartcoder::Error;
 
+mod common;
+
 const F: usize = FEATURE_COUNT;
 
+/// The ONNX Runtime library (`ORT_DYLIB_PATH`, else `.assets/onnxruntime`); `None` when
+/// neither is there and `.assets/` is absent (see `common`). A fetched `.assets/` without a
+/// usable runtime is a failure naming the fix.
 fn library_or_skip() -> Option<PathBuf> {
-    let assets = Assets::new(Path::new(env!("CARGO_MANIFEST_DIR")).join(".assets"));
+    let from_env = std::env::var_os("ORT_DYLIB_PATH").is_some_and(|p| !p.is_empty());
+    if !from_env {
+        common::assets_or_skip()?;
+    }
+    let assets = Assets::new(common::root().join(".assets"));
     match runtime_library(&assets) {
         Ok(path) if path.is_file() => Some(path),
-        Ok(path) => {
-            eprintln!(
-                "skipping: no ONNX Runtime at {}; run `chartcoder setup`",
-                path.display()
-            );
-            None
-        }
-        Err(e) => {
-            eprintln!("skipping: {e}");
-            None
-        }
+        Ok(path) => panic!(
+            "no ONNX Runtime at {}; fix: `scripts/setup` (or point ORT_DYLIB_PATH at the library)",
+            path.display()
+        ),
+        Err(e) => common::open_failed("finding the ONNX Runtime", &e),
     }
 }
 

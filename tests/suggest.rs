@@ -3,8 +3,8 @@
 //! expects, assertions (negated, family, history, uncertain), coding-rule notes, input limits,
 //! and the evidence-span invariant under random input.
 //!
-//! Needs the fetched assets and the built index (`scripts/setup` or `chartcoder setup`);
-//! without them every test here prints why and passes vacuously.
+//! Needs the fetched assets and the built index (`scripts/setup`); without them every test
+//! here prints why and returns, or fails under `CHARTCODER_REQUIRE_SETUP=1` (see `common`).
 //!
 //! Tests marked `#[ignore = "engine bug: ..."]` state correct behaviour the engine does not
 //! have yet; run them with `cargo test --release --test suggest -- --ignored`.
@@ -12,7 +12,6 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 
 use chartcoder::codeset::System;
 use chartcoder::coding::{Coding, Setting, SuggestOptions, Suggestion, MAX_NOTE_CHARS};
@@ -25,11 +24,10 @@ fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The engine over `.assets` and `index/default`, opened once per test binary; `None` (with
-/// a message) when setup has not been run.
+/// The engine over `.assets` and `index/default`, opened once per test binary; `None` when
+/// setup has not been run (see `common`).
 fn engine() -> Option<&'static Engine> {
-    static ENGINE: OnceLock<Option<Engine>> = OnceLock::new();
-    ENGINE.get_or_init(common::open_engine_or_skip).as_ref()
+    common::engine()
 }
 
 /// `let e = engine_or_skip!();` — returns from the test when setup has not been run.

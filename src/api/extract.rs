@@ -8,7 +8,7 @@ use axum::extract::{FromRequest, FromRequestParts, Query, Request};
 use axum::http::{header, request::Parts, HeaderMap};
 use serde::de::DeserializeOwned;
 
-use super::error::ApiError;
+use super::error::{ApiError, ApiKind};
 use super::SharedState;
 
 /// A JSON request body.
@@ -84,7 +84,10 @@ async fn read_limited(
     let mut total = 0usize;
     while let Some(frame) = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {
         let frame = frame.map_err(|e| {
-            ApiError::new("bad_request", format!("cannot read the request body: {e}"))
+            ApiError::new(
+                ApiKind::BadRequest,
+                format!("cannot read the request body: {e}"),
+            )
         })?;
         let Ok(data) = frame.into_data() else {
             continue;

@@ -11,23 +11,19 @@ use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::error::{ApiError, ErrorBody, ErrorDetail};
+use super::error::{ApiError, ApiKind, ErrorBody, ErrorDetail};
 use super::extract::{ApiJson, ApiQuery};
 use super::middleware::Permit;
 use super::openapi::{CodeHitDoc, CodingDoc, FeedbackRecordDoc, SettingDoc, SystemDoc};
 use super::SharedState;
 use crate::codeset::{display_code, CodeId, CodeRef, CodeSet, Notes, System};
-use crate::coding::{Coding, RankerChoice, Setting, SuggestOptions};
+use crate::coding::{Coding, SuggestOptions};
 use crate::engine::CodeSuggestion;
 use crate::feedback::{validate, Decision, FeedbackRecord, NewFeedback};
-use crate::index::LookupOptions;
+use crate::options::UserOptions;
 
 /// Most documents in one `POST /v1/suggest/batch`.
 pub const MAX_BATCH_DOCUMENTS: usize = 64;
-/// Largest `top_k` of a suggestion request.
-pub const MAX_TOP_K: usize = 500;
-/// Largest `top_k` of a search.
-pub const MAX_SEARCH_TOP_K: usize = 100;
 /// Most evidence spans in one feedback record.
 pub const MAX_FEEDBACK_SPANS: usize = 1_000;
 
@@ -49,42 +45,22 @@ async fn blocking<T: Send + 'static>(
     .map_err(ApiError::from)
 }
 
+/// The coding options of a request, through the one validation of [`crate::options`].
 fn options(
-    setting: Option<Setting>,
-    systems: &[String],
-    top_k: Option<usize>,
-    min_score: Option<f32>,
+    setting: Option<String>,
+    systems: Vec<String>,
+    top_k: Option<i64>,
+    min_score: Option<f64>,
+    ranker: Option<String>,
 ) -> Result<SuggestOptions, ApiError> {
-    let defaults = SuggestOptions::default();
-    let systems = systems
-        .iter()
-        .map(|s| {
-            System::parse(s).ok_or_else(|| {
-                ApiError::invalid_input(format!(
-                    "unknown system `{s}`; use `icd10cm` or `icd10pcs`"
-                ))
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let top_k = top_k.unwrap_or(defaults.top_k);
-    if top_k == 0 || top_k > MAX_TOP_K {
-        return Err(ApiError::invalid_input(format!(
-            "`top_k` must be between 1 and {MAX_TOP_K}"
-        )));
-    }
-    let min_score = min_score.unwrap_or(defaults.min_score);
-    if !(0.0..=1.0).contains(&min_score) {
-        return Err(ApiError::invalid_input(
-            "`min_score` must be between 0 and 1",
-        ));
-    }
-    Ok(SuggestOptions {
-        setting: setting.unwrap_or(defaults.setting),
+    Ok(UserOptions {
+        setting,
         systems,
         top_k,
         min_score,
-        ..SuggestOptions::default()
-    })
+        ranker,
+    }
+    .suggest(&SuggestOptions::default())?)
 }
 
 /// One note to code.
@@ -100,21 +76,20 @@ pub struct SuggestRequest {
     /// Default `inpatient`.
     #[serde(default)]
     #[schema(value_type = Option<SettingDoc>)]
-    pub setting: Option<Setting>,
+    pub setting: Option<String>,
     /// Code systems to suggest from (`icd10cm`, `icd10pcs`); empty or absent: both.
     #[serde(default)]
     #[schema(value_type = Option<Vec<SystemDoc>>)]
     pub systems: Vec<String>,
-    /// Most suggestions returned, 1..=500 (default 50).
+    /// Most suggestions returned, 1..=1000 (default 50).
     #[serde(default)]
-    pub top_k: Option<usize>,
+    pub top_k: Option<i64>,
     /// Lowest score returned, in [0, 1] (default 0).
     #[serde(default)]
-    pub min_score: Option<f32>,
+    pub min_score: Option<f64>,
     /// `learned` (the ONNX ranker, default) or `lexical` (the transparent logistic model).
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
-    pub ranker: Option<RankerChoice>,
+    pub ranker: Option<String>,
 }
 
 /// Codes a note: ranked suggestions with evidence spans, assertions and rule notes.
@@ -140,13 +115,13 @@ pub async fn suggest(
     Extension(permit): Extension<Permit>,
     ApiJson(request): ApiJson<SuggestRequest>,
 ) -> Result<Json<Coding>, ApiError> {
-    let mut options = options(
+    let options = options(
         request.setting,
-        &request.systems,
+        request.systems,
         request.top_k,
         request.min_score,
+        request.ranker,
     )?;
-    options.ranker = request.ranker.unwrap_or_default();
     let engine = state.engine.clone();
     let coding = blocking(permit, move || {
         engine.suggest(request.id, &request.text, &options)
@@ -170,17 +145,17 @@ pub struct BatchRequest {
     pub documents: Vec<BatchDocument>,
     #[serde(default)]
     #[schema(value_type = Option<SettingDoc>)]
-    pub setting: Option<Setting>,
+    pub setting: Option<String>,
     #[serde(default)]
     #[schema(value_type = Option<Vec<SystemDoc>>)]
     pub systems: Vec<String>,
+    /// 1..=1000 (default 50).
     #[serde(default)]
-    pub top_k: Option<usize>,
+    pub top_k: Option<i64>,
     #[serde(default)]
-    pub min_score: Option<f32>,
+    pub min_score: Option<f64>,
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
-    pub ranker: Option<RankerChoice>,
+    pub ranker: Option<String>,
 }
 
 /// A batch item: the note's coding, or why it could not be coded.
@@ -236,13 +211,13 @@ pub async fn suggest_batch(
             request.documents.len()
         )));
     }
-    let mut options = options(
+    let options = options(
         request.setting,
-        &request.systems,
+        request.systems,
         request.top_k,
         request.min_score,
+        request.ranker,
     )?;
-    options.ranker = request.ranker.unwrap_or_default();
     let engine = state.engine.clone();
     // Stop starting notes a little before the request timeout, so the answer still arrives.
     let budget = state.limits.request_timeout.mul_f64(0.8);
@@ -480,8 +455,8 @@ pub async fn code(
 pub struct SearchParams {
     /// The phrase to look up.
     pub q: String,
-    /// Most results, 1..=100 (default 10).
-    pub top_k: Option<usize>,
+    /// Most results, 1..=1000 (default 10).
+    pub top_k: Option<i64>,
     /// `icd10cm` or `icd10pcs`; absent: both.
     pub system: Option<String>,
 }
@@ -511,23 +486,17 @@ pub async fn search(
     Extension(permit): Extension<Permit>,
     ApiQuery(params): ApiQuery<SearchParams>,
 ) -> Result<Json<SearchResponse>, ApiError> {
-    let top_k = params.top_k.unwrap_or(10);
-    if top_k == 0 || top_k > MAX_SEARCH_TOP_K {
-        return Err(ApiError::invalid_input(format!(
-            "`top_k` must be between 1 and {MAX_SEARCH_TOP_K}"
-        )));
+    let options = UserOptions {
+        systems: params
+            .system
+            .iter()
+            .filter(|s| !s.is_empty())
+            .cloned()
+            .collect(),
+        top_k: params.top_k,
+        ..UserOptions::default()
     }
-    let systems = match params.system.as_deref().filter(|s| !s.is_empty()) {
-        None => Vec::new(),
-        Some(s) => vec![System::parse(s).ok_or_else(|| {
-            ApiError::invalid_input(format!("unknown system `{s}`; use `icd10cm` or `icd10pcs`"))
-        })?],
-    };
-    let options = LookupOptions {
-        top_k,
-        systems,
-        ..LookupOptions::default()
-    };
+    .lookup()?;
     let engine = state.engine.clone();
     let results = blocking(permit, move || engine.lookup(&params.q, &options)).await?;
     Ok(Json(SearchResponse {
@@ -712,7 +681,7 @@ pub async fn readyz(State(state): State<SharedState>) -> Result<Json<Ready>, Api
         .load(std::sync::atomic::Ordering::Relaxed)
     {
         return Err(ApiError::new(
-            "shutting_down",
+            ApiKind::ShuttingDown,
             "the server is shutting down",
         ));
     }
@@ -768,7 +737,10 @@ pub async fn not_found() -> ApiError {
 
 /// 405 `method_not_allowed`.
 pub async fn method_not_allowed() -> ApiError {
-    ApiError::new("method_not_allowed", "method not allowed on this route")
+    ApiError::new(
+        ApiKind::MethodNotAllowed,
+        "method not allowed on this route",
+    )
 }
 
 #[cfg(test)]
@@ -790,11 +762,20 @@ mod tests {
 
     #[test]
     fn options_are_bounded() {
-        assert!(options(None, &[], None, None).is_ok());
-        assert!(options(None, &["cm".into()], Some(5), Some(0.5)).is_ok());
-        assert!(options(None, &["icd9".into()], None, None).is_err());
-        assert!(options(None, &[], Some(0), None).is_err());
-        assert!(options(None, &[], Some(MAX_TOP_K + 1), None).is_err());
-        assert!(options(None, &[], None, Some(1.5)).is_err());
+        let opts = |systems: &[&str], top_k, min_score| {
+            options(
+                None,
+                systems.iter().map(|s| s.to_string()).collect(),
+                top_k,
+                min_score,
+                None,
+            )
+        };
+        assert!(opts(&[], None, None).is_ok());
+        assert!(opts(&["cm"], Some(5), Some(0.5)).is_ok());
+        assert!(opts(&["icd9"], None, None).is_err());
+        assert!(opts(&[], Some(0), None).is_err());
+        assert!(opts(&[], Some(1001), None).is_err());
+        assert!(opts(&[], None, Some(1.5)).is_err());
     }
 }

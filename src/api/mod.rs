@@ -13,8 +13,8 @@
 //!
 //! Engine work runs on the blocking pool under a concurrency limit (503 `overloaded` with
 //! `Retry-After` beyond it); requests have a body limit (413) and a timeout (504); errors are
-//! `{"error": {"code", "message"}}` with statuses from the one table in `error.rs`. Logs hold
-//! method, route, status and latency only: never note text.
+//! `{"error": {"code", "message"}}` with statuses from the exhaustive matches in `error.rs`.
+//! Logs hold method, route, status and latency only: never note text.
 
 mod error;
 mod extract;
@@ -41,7 +41,7 @@ use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::feedback::{FeedbackStore, SqliteFeedbackStore};
 
-pub use error::STATUS as ERROR_STATUS;
+pub use error::{engine_status, ApiKind};
 pub use handlers::MAX_BATCH_DOCUMENTS;
 
 /// Default request body limit: 2 MiB.

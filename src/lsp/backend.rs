@@ -79,6 +79,8 @@ impl Backend {
                         "setting": options.setting,
                         "top_k": options.top_k,
                         "min_score": options.min_score,
+                        "ranker": options.ranker,
+                        "systems": options.systems,
                     }),
                 )?;
                 // Whatever the server's own defaults, show what this client asked for.

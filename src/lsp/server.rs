@@ -274,7 +274,9 @@ impl Server {
             .map(|kinds| kinds.iter().filter_map(Value::as_str).collect())
             .unwrap_or_default();
         self.encoding = Encoding::negotiate(offered);
-        self.options = ClientOptions::from_json(request.params.get("initializationOptions"));
+        let (options, problems) =
+            ClientOptions::from_json(request.params.get("initializationOptions"));
+        self.options = options;
         self.phase = Phase::Running;
         let result = InitializeResult {
             capabilities: capabilities(self.encoding),
@@ -284,6 +286,9 @@ impl Server {
             }),
         };
         self.respond(Response::new_ok(request.id, result));
+        for problem in problems {
+            self.show(MessageType::WARNING, format!("chartcoder: {problem}"));
+        }
         // A failure while the client was still connecting could not be shown before now.
         if let BackendState::Failed(e) = &self.backend {
             self.show(MessageType::ERROR, format!("chartcoder: {e}"));

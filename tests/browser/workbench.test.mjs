@@ -3,10 +3,12 @@
 // with a bearer token, pastes a note with emoji before its diagnoses, codes it, checks that
 // every highlighted span is exactly its evidence text (code point offsets, not UTF-16),
 // accepts and adds codes, checks the decisions through GET /v1/feedback, exports JSON, and
-// writes screenshots to target/workbench-*.png.
+// writes screenshots to workbench-*.png (in $CHARTCODER_SCREENSHOTS).
 //
 // Run: scripts/browser-test (or `node --test tests/browser/` after `cargo build --release`).
-// Env: CHARTCODER_BIN (default target/release/chartcoder), CHROMIUM (default /usr/bin/chromium).
+// Env: CHARTCODER_BIN (default target/release/chartcoder), CHROMIUM (default /usr/bin/chromium),
+// CHARTCODER_SCREENSHOTS (default target/). scripts/browser-test sets the first and the last
+// from the cargo target directory.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -21,7 +23,7 @@ import { chromium } from 'playwright-core';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const bin = process.env.CHARTCODER_BIN || join(root, 'target', 'release', 'chartcoder');
 const browserPath = process.env.CHROMIUM || '/usr/bin/chromium';
-const shots = join(root, 'target');
+const shots = process.env.CHARTCODER_SCREENSHOTS || join(root, 'target');
 
 const NOTE = [
   'CHIEF COMPLAINT: 😷 cough and 🦶 burning feet.',
@@ -87,7 +89,11 @@ async function api(server, token, method, path, body) {
 test('coder workbench: code a note, check highlights, record decisions', { timeout: 240_000 }, async (t) => {
   const why = missing();
   if (why) {
-    console.log(`skipping: ${why}`);
+    // As tests/common/mod.rs: under CHARTCODER_REQUIRE_SETUP (scripts/test, CI) a missing
+    // setup fails rather than skips.
+    const required = !['', '0', undefined].includes(process.env.CHARTCODER_REQUIRE_SETUP);
+    assert.ok(!required, `not set up: ${why} (CHARTCODER_REQUIRE_SETUP is set)`);
+    console.log(`skipping: ${why}; set CHARTCODER_REQUIRE_SETUP=1 to make this a failure`);
     t.skip(why);
     return;
   }
