@@ -364,7 +364,7 @@ impl Guidelines {
                     "presumed_link",
                     &link.section,
                     message,
-                    parts.iter().cloned().collect(),
+                    parts.clone(),
                 ),
             });
             // Parts the combination says in full are not reported beside it, unless its
