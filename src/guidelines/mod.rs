@@ -360,12 +360,7 @@ impl Guidelines {
             verdict.added.push(Addition {
                 code: link.code,
                 from: chosen.clone(),
-                rule: rule(
-                    "presumed_link",
-                    &link.section,
-                    message,
-                    parts.clone(),
-                ),
+                rule: rule("presumed_link", &link.section, message, parts.clone()),
             });
             // Parts the combination says in full are not reported beside it, unless its
             // own tabular notes ask for them as additional codes.
