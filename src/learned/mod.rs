@@ -80,6 +80,12 @@ impl LearnedPhrases {
             .into_iter()
             .filter_map(|m| {
                 let code = *self.ids.get(&(m.system, m.code.clone()))?;
+                // A procedure only ordered or planned is not a procedure performed.
+                if m.system == System::Icd10pcs
+                    && crate::procedures::guarded(note, *m.tokens.first()?, *m.tokens.last()?)
+                {
+                    return None;
+                }
                 if let Some(statements) = &self.statements {
                     let said = sentence_words.entry(m.sentence).or_insert_with(|| {
                         statements.sentence_words(note, m.sentence, token_words)

@@ -13,6 +13,21 @@ const APPROACHES: &str = include_str!("approaches.tsv");
 const MODIFIERS: &str = include_str!("modifiers.tsv");
 const GUARDS: &str = include_str!("guards.tsv");
 
+/// The guard phrases (`guards.tsv`): words of each, and whether it stands before the
+/// procedure it guards ("planned") or after it ("was declined", "ordered").
+pub static GUARD_PHRASES: LazyLock<Vec<(Vec<&'static str>, bool)>> = LazyLock::new(|| {
+    GUARDS
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .skip(1)
+        .filter_map(|l| {
+            let (form, direction) = l.split_once('\t')?;
+            let words: Vec<&'static str> = form.split_whitespace().collect();
+            (!words.is_empty()).then_some((words, direction.trim() == "before"))
+        })
+        .collect()
+});
+
 /// Marks the approach axis as "the endoscopic approach of the body part".
 pub(super) const ENDOSCOPIC: u8 = b'*';
 

@@ -51,6 +51,39 @@ pub fn find(note: &Note, codes: &CodeSet) -> Vec<ProcedureMention> {
     ProcedureComposer::new(codes).find(note)
 }
 
+/// Is a procedure stated by tokens `first..=last` guarded as not performed ("chest x-ray
+/// ordered", "planned colonoscopy") by a phrase of `guards.tsv` within reach in its
+/// sentence? For procedures found by other means than the composer (learned phrases).
+pub fn guarded(note: &Note, first: usize, last: usize) -> bool {
+    let Some(sentence) = note.sentences.get(note.sentence_of_token(first)) else {
+        return false;
+    };
+    let words: Vec<(usize, &str)> = note.tokens[sentence.tokens.clone()]
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (sentence.tokens.start + i, t.norm.as_str()))
+        .filter(|(_, w)| w.chars().any(char::is_alphanumeric))
+        .collect();
+    let at = |token: usize| words.iter().position(|(i, _)| *i >= token);
+    let (Some(start), Some(end)) = (at(first), at(last)) else {
+        return false;
+    };
+    lexicon::GUARD_PHRASES.iter().any(|(phrase, before)| {
+        let n = phrase.len();
+        (0..words.len().saturating_sub(n - 1)).any(|k| {
+            let hit = words[k..k + n]
+                .iter()
+                .map(|(_, w)| *w)
+                .eq(phrase.iter().copied());
+            hit && if *before {
+                k + n <= start && start - (k + n) <= GUARD_BEFORE_WINDOW
+            } else {
+                k > end && k - end - 1 <= GUARD_AFTER_WINDOW
+            }
+        })
+    })
+}
+
 /// Words between a modifier/body part and the procedure word it belongs to.
 const ATTACH_WINDOW: usize = 8;
 /// Words between a "before" guard ("planned", "declined") and the procedure.

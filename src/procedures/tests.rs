@@ -415,3 +415,23 @@ fn common_procedures_compose_on_the_real_code_set() {
     eprintln!("{right}/{} statements composed right", REAL_CASES.len());
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
+
+#[test]
+fn guard_phrases_mark_ordered_and_planned_procedures() {
+    let check = |text: &str, words: &str| {
+        let note = Note::analyze(text);
+        let wanted: Vec<&str> = words.split(' ').collect();
+        let norms: Vec<&str> = note.tokens.iter().map(|t| t.norm.as_str()).collect();
+        let first = norms
+            .windows(wanted.len())
+            .position(|w| w == wanted.as_slice())
+            .expect("words in note");
+        super::guarded(&note, first, first + wanted.len() - 1)
+    };
+    assert!(check("Cough. Chest x ray ordered.", "chest x ray"));
+    assert!(
+        check("Plan: colonoscopy next week.", "colonoscopy")
+            || check("Planned colonoscopy next week.", "colonoscopy")
+    );
+    assert!(!check("Chest x ray showed pneumonia.", "chest x ray"));
+}
