@@ -1091,11 +1091,11 @@ fn evidence(note: &Note, mentions: &[Mention]) -> Vec<Evidence> {
         .collect();
     spans.sort_unstable();
     spans.dedup_by_key(|s| (s.0, s.1));
-    if !lexical {
-        // Overlapping learned phrases ("x ray" in "chest x ray"): the longest stands.
-        let all = spans.clone();
-        spans.retain(|s| !all.iter().any(|o| o != s && o.0 <= s.0 && s.1 <= o.1));
-    }
+    // A span inside another of the same code ("neuropathy" inside "type 2 diabetes with
+    // neuropathy", a presumed link's part; "x ray" in "chest x ray"): the longest stands,
+    // so the evidence a coder sees is one highlight per statement.
+    let all = spans.clone();
+    spans.retain(|s| !all.iter().any(|o| o != s && o.0 <= s.0 && s.1 <= o.1));
     spans
         .into_iter()
         .map(|(start, end, token)| Evidence {
