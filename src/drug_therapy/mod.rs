@@ -45,14 +45,6 @@ impl DrugTherapy {
         DrugTherapy { names }
     }
 
-    pub fn len(&self) -> usize {
-        self.names.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.names.is_empty()
-    }
-
     /// Every drug name in the note (whole words, longest first, no overlaps).
     pub fn find(&self, note: &Note) -> Vec<DrugMention> {
         let mut out: Vec<DrugMention> = Vec::new();

@@ -219,11 +219,6 @@ impl Guidelines {
         }
     }
 
-    /// Ids of the presumed links active for this code set (for tests and `index info`).
-    pub fn link_ids(&self) -> Vec<&str> {
-        self.links.iter().map(|l| l.id.as_str()).collect()
-    }
-
     /// Applies every rule to a note's findings.
     pub fn apply(
         &self,
@@ -674,12 +669,12 @@ fn unspecified_siblings(codes: &CodeSet, findings: &[Finding], verdict: &mut Ver
         let Some(parent) = condition_of(codes, f.code) else {
             continue;
         };
-        if vagueness == 0 && codes.default_billable(parent) != Some(f.code) {
-            continue;
-        }
         // The condition's default code ("without complications", ".9") says less than any
         // other code of the condition.
         let default = codes.default_billable(parent) == Some(f.code);
+        if vagueness == 0 && !default {
+            continue;
+        }
         // A residual "Other ..." code names no more than the unspecified one.
         let residual = |s: CodeId| {
             let title = codes.get(s).title.to_ascii_lowercase();
