@@ -770,7 +770,7 @@ impl Engine {
                 Some(rule) => {
                     let code = self.codes.get(c.code);
                     // The code that replaced it by laterality already says so.
-                    if let Some(by) = rule.codes.first().filter(|_| rule.kind != "laterality") {
+                    if let Some(by) = rule.codes.first().filter(|_| rule.kind != "laterality" && rule.kind != "trimester") {
                         told.push((
                             by.clone(),
                             RuleNote {

@@ -25,6 +25,7 @@ const PRESUMED_LINKS: &str = include_str!("data/presumed_links.tsv");
 const INTEGRAL_SYMPTOMS: &str = include_str!("data/integral_symptoms.tsv");
 const REPORTING: &str = include_str!("data/reporting.tsv");
 const CONFIRMED_ONLY: &str = include_str!("data/confirmed_only.tsv");
+const PREGNANCY: &str = include_str!("data/pregnancy.tsv");
 
 /// Words that state another cause for a linked condition ("CKD due to lupus nephritis"),
 /// which lifts the presumption of I.A.15 and I.C.9.a ("unless the documentation clearly
@@ -130,6 +131,8 @@ struct IntegralSymptoms {
 #[derive(Clone, Debug, Default)]
 pub struct Guidelines {
     links: Vec<PresumedLink>,
+    /// Chapter 15 codes for conditions stated in a pregnancy note (I.C.15.a.1).
+    pregnancy: Vec<PresumedLink>,
     integral: Vec<IntegralSymptoms>,
     residual: Vec<(CodePattern, String)>,
     /// (code, section, label): coded only when confirmed.
@@ -144,6 +147,34 @@ fn rows(data: &str) -> impl Iterator<Item = Vec<&str>> {
         .map(|l| l.split('\t').map(str::trim).collect())
 }
 
+/// Rows of linked conditions (`id, section, when, code, replaces`); rows naming codes absent
+/// from `codes` are left out.
+fn link_rows(data: &str, codes: &CodeSet) -> Vec<PresumedLink> {
+    let known = |p: &CodePattern| p.exists_in(codes);
+    rows(data)
+        .filter_map(|r| {
+            let [id, section, when, code, ..] = r.as_slice() else {
+                return None;
+            };
+            let code = codes.find(code).filter(|&c| codes.get(c).billable)?;
+            let when: Vec<Vec<CodePattern>> = when
+                .split(" + ")
+                .map(|g| patterns(g).into_iter().filter(known).collect::<Vec<_>>())
+                .collect();
+            if when.iter().any(Vec::is_empty) {
+                return None;
+            }
+            Some(PresumedLink {
+                id: id.to_string(),
+                section: section.to_string(),
+                when,
+                code,
+                replaces: r.get(4).map(|f| patterns(f)).unwrap_or_default(),
+            })
+        })
+        .collect()
+}
+
 fn patterns(field: &str) -> Vec<CodePattern> {
     field
         .split('|')
@@ -156,29 +187,8 @@ fn patterns(field: &str) -> Vec<CodePattern> {
 impl Guidelines {
     /// The embedded rules; rows naming codes absent from `codes` are left out.
     pub fn new(codes: &CodeSet) -> Guidelines {
-        let known = |p: &CodePattern| p.exists_in(codes);
-        let links = rows(PRESUMED_LINKS)
-            .filter_map(|r| {
-                let [id, section, when, code, ..] = r.as_slice() else {
-                    return None;
-                };
-                let code = codes.find(code).filter(|&c| codes.get(c).billable)?;
-                let when: Vec<Vec<CodePattern>> = when
-                    .split(" + ")
-                    .map(|g| patterns(g).into_iter().filter(known).collect::<Vec<_>>())
-                    .collect();
-                if when.iter().any(Vec::is_empty) {
-                    return None;
-                }
-                Some(PresumedLink {
-                    id: id.to_string(),
-                    section: section.to_string(),
-                    when,
-                    code,
-                    replaces: r.get(4).map(|f| patterns(f)).unwrap_or_default(),
-                })
-            })
-            .collect();
+        let links = link_rows(PRESUMED_LINKS, codes);
+        let pregnancy = link_rows(PREGNANCY, codes);
         let integral = rows(INTEGRAL_SYMPTOMS)
             .filter_map(|r| {
                 let [diagnoses, symptoms, label, ..] = r.as_slice() else {
@@ -213,6 +223,7 @@ impl Guidelines {
             .collect();
         Guidelines {
             links,
+            pregnancy,
             integral,
             residual,
             confirmed_only,
@@ -277,6 +288,8 @@ impl Guidelines {
 
         laterality(codes, note, findings, &mut verdict);
         self.presumed_links(codes, note, findings, &established, &mut verdict);
+        self.pregnancy_precedence(codes, note, findings, &established, &mut verdict);
+        trimester(codes, note, findings, &mut verdict);
         combination_parts(codes, findings, &mut verdict);
         same_words_better_code(codes, findings, &mut verdict);
         unspecified_siblings(codes, findings, &mut verdict);
@@ -300,6 +313,8 @@ impl Guidelines {
         verdict
     }
 
+    /// I.A.15, I.C.4.a, I.C.9.a: conditions the classification links are reported by their
+    /// combination code.
     fn presumed_links(
         &self,
         codes: &CodeSet,
@@ -308,79 +323,41 @@ impl Guidelines {
         established: &dyn Fn(&Finding) -> bool,
         verdict: &mut Verdict,
     ) {
-        let mut replaced: HashSet<usize> = HashSet::new();
-        for link in &self.links {
-            let usable = |i: usize| {
-                let f = &findings[i];
-                f.stated()
-                    && established(f)
-                    && verdict.dropped[i].is_none()
-                    && !replaced.contains(&i)
-            };
-            // One finding per group, the first in note order.
-            let mut chosen: Vec<usize> = Vec::new();
-            for group in &link.when {
-                let hit = (0..findings.len())
-                    .filter(|&i| usable(i) && !chosen.contains(&i))
-                    .find(|&i| group.iter().any(|p| p.matches(codes, findings[i].code)));
-                match hit {
-                    Some(i) => chosen.push(i),
-                    None => break,
-                }
-            }
-            if chosen.len() < link.when.len() {
-                continue;
-            }
-            // The combination already found, and already taken by another row: nothing to do.
-            let base = chosen[0];
-            if chosen[1..]
-                .iter()
-                .any(|&i| states_other_cause(note, &findings[i], &findings[base]))
-            {
-                continue;
-            }
-            let combination = codes.get(link.code);
-            let parts: Vec<String> = chosen
-                .iter()
-                .map(|&i| codes.get(findings[i].code).display())
-                .collect();
-            let message = format!(
-                "{} with {}: the guidelines presume the link ({}); reported as {} {}",
-                parts[0],
-                parts[1..].join(" and "),
-                link.id,
-                combination.display(),
-                combination.title
-            );
-            verdict.added.push(Addition {
-                code: link.code,
-                from: chosen.clone(),
-                rule: rule("presumed_link", &link.section, message, parts.clone()),
-            });
-            // Parts the combination says in full are not reported beside it, unless its
-            // own tabular notes ask for them as additional codes.
-            for (i, f) in findings.iter().enumerate() {
-                if f.code == link.code || verdict.dropped[i].is_some() {
-                    continue;
-                }
-                let is_part = link.replaces.iter().any(|p| p.matches(codes, f.code));
-                if is_part && !asks_for(codes, link.code, f.code) {
-                    replaced.insert(i);
-                    verdict.dropped[i] = Some(rule(
-                        "combination",
-                        &link.section,
-                        format!(
-                            "included in {} {} (presumed link)",
-                            combination.display(),
-                            combination.title
-                        ),
-                        vec![combination.display()],
-                    ));
-                }
-            }
-        }
+        let context = LinkContext {
+            codes,
+            note,
+            findings,
+            established,
+        };
+        context.link(&self.links, None, verdict);
     }
 
+    /// I.C.15.a.1: in a pregnancy note (weeks of gestation stated, the pregnancy not called
+    /// incidental) a condition is reported by its chapter 15 code.
+    fn pregnancy_precedence(
+        &self,
+        codes: &CodeSet,
+        note: &Note,
+        findings: &[Finding],
+        established: &dyn Fn(&Finding) -> bool,
+        verdict: &mut Verdict,
+    ) {
+        let Some(pregnancy) = findings.iter().position(|f| {
+            f.assertion == Assertion::Present
+                && codes.get(f.code).code.starts_with("Z3A")
+                && codes.get(f.code).code != "Z3A00"
+                && !f.terms.iter().any(|t| sentence_says(note, t.sentence, "incidental"))
+        }) else {
+            return;
+        };
+        let context = LinkContext {
+            codes,
+            note,
+            findings,
+            established,
+        };
+        context.link(&self.pregnancy, Some(pregnancy), verdict);
+    }
     /// I.B.5, I.C.18.b: a symptom routinely part of a confirmed diagnosis is not reported.
     fn integral_symptoms(
         &self,
@@ -449,6 +426,125 @@ impl Guidelines {
     }
 }
 
+/// What linking rows read.
+struct LinkContext<'a> {
+    codes: &'a CodeSet,
+    note: &'a Note,
+    findings: &'a [Finding],
+    established: &'a dyn Fn(&Finding) -> bool,
+}
+
+impl LinkContext<'_> {
+    /// Applies `links` in order: a row whose every condition group has a finding adds its
+    /// code and drops the parts it states in full. With `pregnancy` (the finding stating the
+    /// weeks of gestation), the rows are chapter 15 precedence: the pregnancy is the link,
+    /// so no other cause is looked for, and its words are part of the evidence.
+    fn link(&self, links: &[PresumedLink], pregnancy: Option<usize>, verdict: &mut Verdict) {
+        let (codes, findings) = (self.codes, self.findings);
+        let mut replaced: HashSet<usize> = HashSet::new();
+        for link in links {
+            let usable = |i: usize| {
+                let f = &findings[i];
+                f.stated()
+                    && (self.established)(f)
+                    && verdict.dropped[i].is_none()
+                    && !replaced.contains(&i)
+            };
+            // One finding per group, the first in note order.
+            let mut chosen: Vec<usize> = Vec::new();
+            for group in &link.when {
+                let hit = (0..findings.len())
+                    .filter(|&i| usable(i) && !chosen.contains(&i))
+                    .find(|&i| group.iter().any(|p| p.matches(codes, findings[i].code)));
+                match hit {
+                    Some(i) => chosen.push(i),
+                    None => break,
+                }
+            }
+            if chosen.len() < link.when.len() {
+                continue;
+            }
+            let base = chosen[0];
+            if pregnancy.is_none()
+                && chosen[1..]
+                    .iter()
+                    .any(|&i| states_other_cause(self.note, &findings[i], &findings[base]))
+            {
+                continue;
+            }
+            let combination = codes.get(link.code);
+            let parts: Vec<String> = chosen
+                .iter()
+                .map(|&i| codes.get(findings[i].code).display())
+                .collect();
+            let (kind, message, from) = match pregnancy {
+                None => (
+                    "presumed_link",
+                    format!(
+                        "{} with {}: the guidelines presume the link ({}); reported as {} {}",
+                        parts[0],
+                        parts[1..].join(" and "),
+                        link.id,
+                        combination.display(),
+                        combination.title
+                    ),
+                    chosen.clone(),
+                ),
+                Some(p) => (
+                    "pregnancy",
+                    format!(
+                        "{} in a pregnancy ({}): chapter 15 codes come first; reported as {} {}",
+                        parts.join(" and "),
+                        codes.get(findings[p].code).display(),
+                        combination.display(),
+                        combination.title
+                    ),
+                    chosen.iter().copied().chain([p]).collect(),
+                ),
+            };
+            verdict.added.push(Addition {
+                code: link.code,
+                from,
+                rule: rule(kind, &link.section, message, parts.clone()),
+            });
+            // Parts the combination says in full are not reported beside it, unless its
+            // own tabular notes ask for them as additional codes.
+            for (i, f) in findings.iter().enumerate() {
+                if f.code == link.code || verdict.dropped[i].is_some() {
+                    continue;
+                }
+                let is_part = link.replaces.iter().any(|p| p.matches(codes, f.code));
+                if is_part && !asks_for(codes, link.code, f.code) {
+                    replaced.insert(i);
+                    verdict.dropped[i] = Some(rule(
+                        "combination",
+                        &link.section,
+                        format!(
+                            "included in {} {} ({})",
+                            combination.display(),
+                            combination.title,
+                            if pregnancy.is_some() {
+                                "chapter 15 precedence"
+                            } else {
+                                "presumed link"
+                            }
+                        ),
+                        vec![combination.display()],
+                    ));
+                }
+            }
+        }
+    }
+}
+
+/// Does the sentence hold the word?
+fn sentence_says(note: &Note, sentence: usize, word: &str) -> bool {
+    note.sentences
+        .get(sentence)
+        .and_then(|s| note.tokens.get(s.tokens.clone()))
+        .is_some_and(|tokens| tokens.iter().any(|t| t.norm == word))
+}
+
 /// Words that state a side, and the word the titles use for it.
 const SIDES: &[(&str, &str)] = &[
     ("left", "left"),
@@ -515,6 +611,112 @@ fn laterality(codes: &CodeSet, note: &Note, findings: &[Finding], verdict: &mut 
                     code.display()
                 ),
                 vec![code.display()],
+            ),
+        });
+    }
+}
+
+/// Words naming a trimester ("second trimester", "2nd trimester") and the titles' word.
+const TRIMESTERS: &[(&str, &str)] = &[
+    ("first", "first"),
+    ("1st", "first"),
+    ("second", "second"),
+    ("2nd", "second"),
+    ("third", "third"),
+    ("3rd", "third"),
+];
+
+/// The trimester of a pregnancy note: the one trimester it names, else the one its weeks of
+/// gestation (Z3A findings) fall in. I.C.15.a.3: first trimester less than 14 weeks 0 days,
+/// second 14 weeks 0 days to less than 28 weeks 0 days, third 28 weeks 0 days until delivery.
+fn trimester_of(codes: &CodeSet, note: &Note, findings: &[Finding], verdict: &Verdict) -> Option<&'static str> {
+    let mut named: Vec<&'static str> = note
+        .tokens
+        .windows(2)
+        .filter(|w| w[1].norm == "trimester")
+        .filter_map(|w| TRIMESTERS.iter().find(|(t, _)| *t == w[0].norm))
+        .map(|(_, title)| *title)
+        .collect();
+    named.sort_unstable();
+    named.dedup();
+    if let [one] = named.as_slice() {
+        return Some(one);
+    }
+    let mut by_weeks: Vec<&'static str> = findings
+        .iter()
+        .enumerate()
+        .filter(|(i, f)| verdict.dropped[*i].is_none() && f.assertion == Assertion::Present)
+        .filter_map(|(_, f)| codes.get(f.code).code.strip_prefix("Z3A")?.parse::<u32>().ok())
+        .filter(|&weeks| weeks > 0)
+        // Z3A.01 is "less than 8 weeks".
+        .map(|weeks| match weeks {
+            1..=13 => "first",
+            14..=27 => "second",
+            _ => "third",
+        })
+        .collect();
+    by_weeks.sort_unstable();
+    by_weeks.dedup();
+    match by_weeks.as_slice() {
+        [one] => Some(one),
+        _ => None,
+    }
+}
+
+/// I.C.15.a.3: a chapter 15 code for an unspecified trimester becomes the code for the
+/// trimester the note states (named, or from the weeks of gestation).
+fn trimester(codes: &CodeSet, note: &Note, findings: &[Finding], verdict: &mut Verdict) {
+    let unspecified = |id: CodeId| {
+        codes
+            .get(id)
+            .title
+            .to_ascii_lowercase()
+            .contains("unspecified trimester")
+    };
+    let Some(trimester) = trimester_of(codes, note, findings, verdict) else {
+        return;
+    };
+    for a in &mut verdict.added {
+        if let Some(t) = unspecified(a.code)
+            .then(|| sided_sibling(codes, a.code, trimester))
+            .flatten()
+        {
+            let (before, after) = (codes.get(a.code).display(), codes.get(t).display());
+            a.code = t;
+            a.rule.message = format!("{}; {trimester} trimester: {after}", a.rule.message);
+            // The parts it replaced name the code now reported.
+            for r in verdict.dropped.iter_mut().flatten() {
+                for c in r.codes.iter_mut().filter(|c| **c == before) {
+                    c.clone_from(&after);
+                }
+            }
+        }
+    }
+    for (i, f) in findings.iter().enumerate() {
+        if verdict.dropped[i].is_some() || !unspecified(f.code) {
+            continue;
+        }
+        let Some(t) = sided_sibling(codes, f.code, trimester) else {
+            continue;
+        };
+        let shown = codes.get(t).display();
+        verdict.dropped[i] = Some(rule(
+            "trimester",
+            "I.C.15.a.3",
+            format!("the note states the trimester: {shown}"),
+            vec![shown],
+        ));
+        verdict.added.push(Addition {
+            code: t,
+            from: vec![i],
+            rule: rule(
+                "trimester",
+                "I.C.15.a.3",
+                format!(
+                    "{trimester} trimester from the note; {} was for an unspecified trimester",
+                    codes.get(f.code).display()
+                ),
+                vec![codes.get(f.code).display()],
             ),
         });
     }

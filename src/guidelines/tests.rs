@@ -92,12 +92,36 @@ const TABULAR: &str = r#"<?xml version="1.0" encoding="utf-8"?>
       </diag>
     </section>
   </chapter>
+  <chapter><name>15</name><desc>Pregnancy, childbirth and the puerperium (O00-O9A)</desc>
+    <section id="O10-O16"><desc>Edema, proteinuria and hypertensive disorders (O10-O16)</desc>
+      <diag><name>O10</name><desc>Pre-existing hypertension complicating pregnancy, childbirth and the puerperium</desc>
+        <diag><name>O10.0</name><desc>Pre-existing essential hypertension complicating pregnancy, childbirth and the puerperium</desc>
+          <diag><name>O10.01</name><desc>Pre-existing essential hypertension complicating pregnancy</desc>
+            <diag><name>O10.011</name><desc>Pre-existing essential hypertension complicating pregnancy, first trimester</desc></diag>
+            <diag><name>O10.012</name><desc>Pre-existing essential hypertension complicating pregnancy, second trimester</desc></diag>
+            <diag><name>O10.013</name><desc>Pre-existing essential hypertension complicating pregnancy, third trimester</desc></diag>
+            <diag><name>O10.019</name><desc>Pre-existing essential hypertension complicating pregnancy, unspecified trimester</desc></diag>
+          </diag>
+        </diag>
+      </diag>
+    </section>
+  </chapter>
   <chapter><name>18</name><desc>Symptoms (R00-R99)</desc>
     <section id="R50-R69"><desc>General symptoms and signs (R50-R69)</desc>
       <diag><name>R50</name><desc>Fever of other and unknown origin</desc>
         <diag><name>R50.9</name><desc>Fever, unspecified</desc></diag>
       </diag>
       <diag><name>R69</name><desc>Illness, unspecified</desc></diag>
+    </section>
+  </chapter>
+  <chapter><name>21</name><desc>Factors influencing health status (Z00-Z99)</desc>
+    <section id="Z30-Z39"><desc>Persons encountering health services in circumstances related to reproduction (Z30-Z39)</desc>
+      <diag><name>Z3A</name><desc>Weeks of gestation</desc>
+        <diag><name>Z3A.2</name><desc>Weeks of gestation of pregnancy, weeks 20-29</desc>
+          <diag><name>Z3A.20</name><desc>20 weeks gestation of pregnancy</desc></diag>
+          <diag><name>Z3A.29</name><desc>29 weeks gestation of pregnancy</desc></diag>
+        </diag>
+      </diag>
     </section>
   </chapter>
 </ICD10CM.tabular>
@@ -195,7 +219,13 @@ use Setting::{Inpatient, Outpatient};
 
 #[test]
 fn every_data_row_parses_and_names_its_section() {
-    for data in [PRESUMED_LINKS, INTEGRAL_SYMPTOMS, REPORTING, CONFIRMED_ONLY] {
+    for data in [
+        PRESUMED_LINKS,
+        INTEGRAL_SYMPTOMS,
+        REPORTING,
+        CONFIRMED_ONLY,
+        PREGNANCY,
+    ] {
         let header = rows(data).next();
         assert!(header.is_some(), "data file without rows");
         let columns = data
@@ -418,4 +448,65 @@ fn the_side_the_note_states_replaces_an_unspecified_side() {
         &[("M17.10", "primary osteoarthritis", Present)],
     );
     assert_eq!(both.reported(Inpatient), ["M17.10"]);
+}
+
+#[test]
+fn a_condition_in_a_pregnancy_note_takes_its_chapter_15_code_and_trimester() {
+    let text = "Pre-existing essential hypertension. 20 weeks pregnant.";
+    let case = Case::new(
+        text,
+        &[
+            ("I10", "hypertension", Present),
+            ("Z3A.20", "20 weeks", Present),
+        ],
+    );
+    // 20 weeks is the second trimester (14 weeks 0 days to less than 28 weeks 0 days).
+    assert_eq!(case.reported(Inpatient), ["O10.012", "Z3A.20"]);
+    let v = case.verdict(Inpatient);
+    assert_eq!(v.added[0].rule.guideline.as_deref(), Some("I.C.15.d"));
+    assert_eq!(
+        case.dropped_by("I10", Inpatient).map(|r| r.codes),
+        Some(vec!["O10.012".to_string()])
+    );
+    // A trimester the note names wins over the weeks.
+    let named = Case::new(
+        "Pre-existing essential hypertension in the third trimester; 29 weeks pregnant.",
+        &[
+            ("I10", "hypertension", Present),
+            ("Z3A.29", "29 weeks", Present),
+        ],
+    );
+    assert_eq!(named.reported(Inpatient), ["O10.013", "Z3A.29"]);
+}
+
+#[test]
+fn an_incidental_pregnancy_keeps_the_conditions_own_code() {
+    let case = Case::new(
+        "Hypertension follow-up. 20 weeks pregnant, incidental to this visit.",
+        &[
+            ("I10", "hypertension", Present),
+            ("Z3A.20", "20 weeks", Present),
+        ],
+    );
+    assert_eq!(case.reported(Inpatient), ["I10", "Z3A.20"]);
+}
+
+#[test]
+fn an_unspecified_trimester_code_takes_the_trimester_of_the_weeks() {
+    let case = Case::new(
+        "Pre-existing essential hypertension complicating pregnancy at 20 weeks.",
+        &[
+            (
+                "O10.019",
+                "pre - existing essential hypertension complicating pregnancy",
+                Present,
+            ),
+            ("Z3A.20", "20 weeks", Present),
+        ],
+    );
+    assert_eq!(case.reported(Inpatient), ["O10.012", "Z3A.20"]);
+    assert_eq!(
+        case.dropped_by("O10.019", Inpatient).and_then(|r| r.guideline),
+        Some("I.C.15.a.3".into())
+    );
 }
