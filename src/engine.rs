@@ -15,7 +15,6 @@ use crate::coding::{
     Coding, Evidence, EvidenceBasis, RankerChoice, RuleNote, Setting, SuggestOptions, Suggestion,
     MAX_NOTE_CHARS,
 };
-use crate::drug_therapy::DrugTherapy;
 use crate::error::{Error, Result};
 use crate::gestation::Gestation;
 use crate::guidelines::{Finding, Guidelines, TermSpan};
@@ -30,6 +29,7 @@ use crate::rank::{
     is_diagnostic_section, CodePrior, Features, LearnedRanker, LexicalRanker, LinearRanker, Ranker,
 };
 use crate::rules::{self, RuleInput};
+use crate::stated_phrases::StatedPhrases;
 use crate::text::{Assertion, Note};
 
 /// Where the engine finds its assets and index.
@@ -84,7 +84,8 @@ pub struct Engine {
     /// The Official Guidelines' reporting rules, resolved against the code sets.
     guidelines: Guidelines,
     /// Drug names that state a long-term (current) drug therapy code.
-    drug_therapy: DrugTherapy,
+    drug_therapy: StatedPhrases,
+    status: StatedPhrases,
     /// Weeks of gestation stated in a pregnancy note.
     gestation: Gestation,
     /// ICD-10-PCS codes composed from procedure statements ("laparoscopic appendectomy").
@@ -170,7 +171,8 @@ impl Engine {
         };
         let learned = LearnedPhrases::new(associations, &codes, &index);
         let guidelines = Guidelines::new(&codes);
-        let drug_therapy = DrugTherapy::new(&codes);
+        let drug_therapy = StatedPhrases::drug_therapy(&codes);
+        let status = StatedPhrases::status(&codes);
         let gestation = Gestation::new(&codes);
         let procedures = ProcedureComposer::new(&codes);
         Ok(Engine {
@@ -187,6 +189,7 @@ impl Engine {
             history_codes: Default::default(),
             guidelines,
             drug_therapy,
+            status,
             gestation,
             procedures,
         })
@@ -327,11 +330,13 @@ impl Engine {
             self.encode_mentions(&note, &mut mentions, options.components.encoder_candidates)?;
             mentions.retain(wanted);
         }
-        // Stated drug therapy: the drug's name is a mention of its status code.
+        // Stated drug therapy and status: the drug's name, or the status phrase ("s/p
+        // CABG"), is a mention of its code.
         mentions.extend(
             self.drug_therapy
                 .find(&note)
                 .into_iter()
+                .chain(self.status.find(&note))
                 .map(|d| Mention::stated(d.code, d.tokens, d.sentence, &note))
                 .chain(
                     self.gestation
@@ -770,7 +775,11 @@ impl Engine {
                 Some(rule) => {
                     let code = self.codes.get(c.code);
                     // The code that replaced it by laterality already says so.
-                    if let Some(by) = rule.codes.first().filter(|_| rule.kind != "laterality" && rule.kind != "trimester") {
+                    if let Some(by) = rule
+                        .codes
+                        .first()
+                        .filter(|_| rule.kind != "laterality" && rule.kind != "trimester")
+                    {
                         told.push((
                             by.clone(),
                             RuleNote {

@@ -346,7 +346,10 @@ impl Guidelines {
             f.assertion == Assertion::Present
                 && codes.get(f.code).code.starts_with("Z3A")
                 && codes.get(f.code).code != "Z3A00"
-                && !f.terms.iter().any(|t| sentence_says(note, t.sentence, "incidental"))
+                && !f
+                    .terms
+                    .iter()
+                    .any(|t| sentence_says(note, t.sentence, "incidental"))
         }) else {
             return;
         };
@@ -629,7 +632,12 @@ const TRIMESTERS: &[(&str, &str)] = &[
 /// The trimester of a pregnancy note: the one trimester it names, else the one its weeks of
 /// gestation (Z3A findings) fall in. I.C.15.a.3: first trimester less than 14 weeks 0 days,
 /// second 14 weeks 0 days to less than 28 weeks 0 days, third 28 weeks 0 days until delivery.
-fn trimester_of(codes: &CodeSet, note: &Note, findings: &[Finding], verdict: &Verdict) -> Option<&'static str> {
+fn trimester_of(
+    codes: &CodeSet,
+    note: &Note,
+    findings: &[Finding],
+    verdict: &Verdict,
+) -> Option<&'static str> {
     let mut named: Vec<&'static str> = note
         .tokens
         .windows(2)
@@ -646,7 +654,14 @@ fn trimester_of(codes: &CodeSet, note: &Note, findings: &[Finding], verdict: &Ve
         .iter()
         .enumerate()
         .filter(|(i, f)| verdict.dropped[*i].is_none() && f.assertion == Assertion::Present)
-        .filter_map(|(_, f)| codes.get(f.code).code.strip_prefix("Z3A")?.parse::<u32>().ok())
+        .filter_map(|(_, f)| {
+            codes
+                .get(f.code)
+                .code
+                .strip_prefix("Z3A")?
+                .parse::<u32>()
+                .ok()
+        })
         .filter(|&weeks| weeks > 0)
         // Z3A.01 is "less than 8 weeks".
         .map(|weeks| match weeks {

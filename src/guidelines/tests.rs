@@ -506,7 +506,8 @@ fn an_unspecified_trimester_code_takes_the_trimester_of_the_weeks() {
     );
     assert_eq!(case.reported(Inpatient), ["O10.012", "Z3A.20"]);
     assert_eq!(
-        case.dropped_by("O10.019", Inpatient).and_then(|r| r.guideline),
+        case.dropped_by("O10.019", Inpatient)
+            .and_then(|r| r.guideline),
         Some("I.C.15.a.3".into())
     );
 }
