@@ -270,6 +270,15 @@ impl Splitter<'_, '_> {
             if self.is_initial(word) && next_on_same_line && layout.starts_upper(next) {
                 return false;
             }
+            // An abbreviated genus: "E. coli", "S. aureus", "H. pylori", "C. difficile".
+            if layout.starts_upper(word)
+                && next_on_same_line
+                && layout.is_word(next)
+                && !layout.starts_upper(next)
+                && !layout.is_number(next)
+            {
+                return false;
+            }
         }
         true
     }
@@ -410,6 +419,18 @@ mod tests {
                 "Seen at 10 a.m. by J. Smith.",
                 "Back at 5 p.m.",
                 "She slept."
+            ]
+        );
+    }
+
+    #[test]
+    fn abbreviated_genus_names_do_not_split() {
+        assert_eq!(
+            sentences("Sepsis due to E. coli. MRSA and S. aureus bacteremia; H. pylori gastritis."),
+            vec![
+                "Sepsis due to E. coli.",
+                "MRSA and S. aureus bacteremia;",
+                "H. pylori gastritis."
             ]
         );
     }
