@@ -26,6 +26,7 @@ const INTEGRAL_SYMPTOMS: &str = include_str!("data/integral_symptoms.tsv");
 const REPORTING: &str = include_str!("data/reporting.tsv");
 const CONFIRMED_ONLY: &str = include_str!("data/confirmed_only.tsv");
 const PREGNANCY: &str = include_str!("data/pregnancy.tsv");
+const NOT_TOGETHER: &str = include_str!("data/not_together.tsv");
 
 /// Words that state another cause for a linked condition ("CKD due to lupus nephritis"),
 /// which lifts the presumption of I.A.15 and I.C.9.a ("unless the documentation clearly
@@ -137,6 +138,16 @@ pub struct Guidelines {
     residual: Vec<(CodePattern, String)>,
     /// (code, section, label): coded only when confirmed.
     confirmed_only: Vec<(CodePattern, String, String)>,
+    /// A code not reported beside another that says the same at a higher level.
+    not_together: Vec<NotTogether>,
+}
+
+#[derive(Clone, Debug)]
+struct NotTogether {
+    code: CodePattern,
+    not_with: Vec<CodePattern>,
+    section: String,
+    why: String,
 }
 
 /// Data rows: the non-comment lines after the header, split on tabs.
@@ -221,7 +232,21 @@ impl Guidelines {
                 ))
             })
             .collect();
+        let not_together = rows(NOT_TOGETHER)
+            .filter_map(|r| {
+                let [code, not_with, section, why, ..] = r.as_slice() else {
+                    return None;
+                };
+                Some(NotTogether {
+                    code: CodePattern::parse(code),
+                    not_with: patterns(not_with),
+                    section: section.to_string(),
+                    why: why.to_string(),
+                })
+            })
+            .collect();
         Guidelines {
+            not_together,
             links,
             pregnancy,
             integral,
@@ -294,6 +319,7 @@ impl Guidelines {
         same_words_better_code(codes, findings, &mut verdict);
         unspecified_siblings(codes, findings, &mut verdict);
         self.integral_symptoms(codes, findings, &established, &mut verdict);
+        self.not_together(codes, findings, &established, &mut verdict);
         self.residual_codes(codes, findings, &mut verdict);
         for (i, f) in findings.iter().enumerate() {
             let code = codes.get(f.code);
@@ -395,6 +421,46 @@ impl Guidelines {
                     "integral_symptom",
                     "I.C.18.b",
                     format!("routinely part of {label} ({shown}): not coded separately"),
+                    vec![shown],
+                ));
+            }
+        }
+    }
+
+    /// I.C.5.b.1, I.C.21.c.4: a code not reported beside an established code that says
+    /// the same at a higher level (dependence over abuse over use).
+    fn not_together(
+        &self,
+        codes: &CodeSet,
+        findings: &[Finding],
+        established: &dyn Fn(&Finding) -> bool,
+        verdict: &mut Verdict,
+    ) {
+        let standing: Vec<CodeId> = findings
+            .iter()
+            .enumerate()
+            .filter(|(j, f)| verdict.dropped[*j].is_none() && f.stated() && established(f))
+            .map(|(_, f)| f.code)
+            .collect();
+        for (i, f) in findings.iter().enumerate() {
+            if verdict.dropped[i].is_some() {
+                continue;
+            }
+            let found = self.not_together.iter().find_map(|row| {
+                if !row.code.matches(codes, f.code) {
+                    return None;
+                }
+                standing
+                    .iter()
+                    .find(|&&o| o != f.code && row.not_with.iter().any(|p| p.matches(codes, o)))
+                    .map(|&o| (o, row))
+            });
+            if let Some((over, row)) = found {
+                let shown = codes.get(over).display();
+                verdict.dropped[i] = Some(rule(
+                    "not_together",
+                    &row.section,
+                    format!("{}: {shown} is reported", row.why),
                     vec![shown],
                 ));
             }

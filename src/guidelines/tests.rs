@@ -225,6 +225,7 @@ fn every_data_row_parses_and_names_its_section() {
         REPORTING,
         CONFIRMED_ONLY,
         PREGNANCY,
+        NOT_TOGETHER,
     ] {
         let header = rows(data).next();
         assert!(header.is_some(), "data file without rows");
