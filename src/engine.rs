@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use crate::assets::{self, Assets};
 use crate::associations::{Associations, ASSOCIATIONS_FILE};
+use crate::body_mass::BodyMassIndex;
 use crate::candidates::{mark_subsumed, Matcher, Mention};
 use crate::codeset::{CodeId, CodeKind, CodeSet, System};
 use crate::coding::{
@@ -86,6 +87,7 @@ pub struct Engine {
     /// Drug names that state a long-term (current) drug therapy code.
     drug_therapy: StatedPhrases,
     status: StatedPhrases,
+    body_mass: BodyMassIndex,
     /// Weeks of gestation stated in a pregnancy note.
     gestation: Gestation,
     /// ICD-10-PCS codes composed from procedure statements ("laparoscopic appendectomy").
@@ -173,6 +175,7 @@ impl Engine {
         let guidelines = Guidelines::new(&codes);
         let drug_therapy = StatedPhrases::drug_therapy(&codes);
         let status = StatedPhrases::status(&codes);
+        let body_mass = BodyMassIndex::new(&codes);
         let gestation = Gestation::new(&codes);
         let procedures = ProcedureComposer::new(&codes);
         Ok(Engine {
@@ -190,6 +193,7 @@ impl Engine {
             guidelines,
             drug_therapy,
             status,
+            body_mass,
             gestation,
             procedures,
         })
@@ -342,6 +346,11 @@ impl Engine {
                     self.gestation
                         .find(&note)
                         .map(|g| Mention::stated(g.code, g.tokens, g.sentence, &note)),
+                )
+                .chain(
+                    self.body_mass
+                        .find(&note)
+                        .map(|b| Mention::stated(b.code, b.tokens, b.sentence, &note)),
                 )
                 .filter(wanted),
         );

@@ -6,6 +6,7 @@ pub mod api;
 pub mod assets;
 pub mod associations;
 pub mod batch;
+pub mod body_mass;
 pub mod candidates;
 pub mod codeset;
 pub mod coding;

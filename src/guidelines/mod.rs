@@ -27,6 +27,7 @@ const REPORTING: &str = include_str!("data/reporting.tsv");
 const CONFIRMED_ONLY: &str = include_str!("data/confirmed_only.tsv");
 const PREGNANCY: &str = include_str!("data/pregnancy.tsv");
 const NOT_TOGETHER: &str = include_str!("data/not_together.tsv");
+const ONLY_WITH: &str = include_str!("data/only_with.tsv");
 
 /// Words that state another cause for a linked condition ("CKD due to lupus nephritis"),
 /// which lifts the presumption of I.A.15 and I.C.9.a ("unless the documentation clearly
@@ -140,6 +141,9 @@ pub struct Guidelines {
     confirmed_only: Vec<(CodePattern, String, String)>,
     /// A code not reported beside another that says the same at a higher level.
     not_together: Vec<NotTogether>,
+    /// A code reported only beside an associated diagnosis (same row layout: `not_with`
+    /// holds the diagnoses one of which must stand).
+    only_with: Vec<NotTogether>,
 }
 
 #[derive(Clone, Debug)]
@@ -232,21 +236,24 @@ impl Guidelines {
                 ))
             })
             .collect();
-        let not_together = rows(NOT_TOGETHER)
-            .filter_map(|r| {
-                let [code, not_with, section, why, ..] = r.as_slice() else {
-                    return None;
-                };
-                Some(NotTogether {
-                    code: CodePattern::parse(code),
-                    not_with: patterns(not_with),
-                    section: section.to_string(),
-                    why: why.to_string(),
+        let pairs = |data: &str| -> Vec<NotTogether> {
+            rows(data)
+                .filter_map(|r| {
+                    let [code, others, section, why, ..] = r.as_slice() else {
+                        return None;
+                    };
+                    Some(NotTogether {
+                        code: CodePattern::parse(code),
+                        not_with: patterns(others),
+                        section: section.to_string(),
+                        why: why.to_string(),
+                    })
                 })
-            })
-            .collect();
+                .collect()
+        };
         Guidelines {
-            not_together,
+            not_together: pairs(NOT_TOGETHER),
+            only_with: pairs(ONLY_WITH),
             links,
             pregnancy,
             integral,
@@ -320,6 +327,7 @@ impl Guidelines {
         unspecified_siblings(codes, findings, &mut verdict);
         self.integral_symptoms(codes, findings, &established, &mut verdict);
         self.not_together(codes, findings, &established, &mut verdict);
+        self.only_with(codes, findings, &established, &mut verdict);
         self.residual_codes(codes, findings, &mut verdict);
         for (i, f) in findings.iter().enumerate() {
             let code = codes.get(f.code);
@@ -463,6 +471,38 @@ impl Guidelines {
                     format!("{}: {shown} is reported", row.why),
                     vec![shown],
                 ));
+            }
+        }
+    }
+
+    /// I.C.21.c.3: a code reported only beside an associated diagnosis the note establishes.
+    fn only_with(
+        &self,
+        codes: &CodeSet,
+        findings: &[Finding],
+        established: &dyn Fn(&Finding) -> bool,
+        verdict: &mut Verdict,
+    ) {
+        let standing: Vec<CodeId> = findings
+            .iter()
+            .enumerate()
+            .filter(|(j, f)| verdict.dropped[*j].is_none() && established(f))
+            .map(|(_, f)| f.code)
+            .chain(verdict.added.iter().map(|a| a.code))
+            .collect();
+        for (i, f) in findings.iter().enumerate() {
+            if verdict.dropped[i].is_some() {
+                continue;
+            }
+            let unmet = self.only_with.iter().find(|row| {
+                row.code.matches(codes, f.code)
+                    && !standing
+                        .iter()
+                        .any(|&o| row.not_with.iter().any(|p| p.matches(codes, o)))
+            });
+            if let Some(row) = unmet {
+                verdict.dropped[i] =
+                    Some(rule("only_with", &row.section, row.why.clone(), Vec::new()));
             }
         }
     }

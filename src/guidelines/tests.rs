@@ -226,6 +226,7 @@ fn every_data_row_parses_and_names_its_section() {
         CONFIRMED_ONLY,
         PREGNANCY,
         NOT_TOGETHER,
+        ONLY_WITH,
     ] {
         let header = rows(data).next();
         assert!(header.is_some(), "data file without rows");
