@@ -111,11 +111,19 @@ pub struct TokenWords {
     pub ids: Vec<u32>,
     /// `ids[..own]` is the token's own word; the rest come from abbreviation senses.
     pub own: usize,
+    /// The word ids of each sense, in the inventory's order.
+    pub senses: Vec<Vec<u32>>,
 }
 
 impl TokenWords {
-    fn expanded(&self) -> usize {
-        self.ids.len() - self.own
+    /// Do the words a term takes from this token's senses stand for one whole sense? A
+    /// sense of one word is taken whole by that word; a longer sense needs two of its words
+    /// ("COPD" lends "chronic" only together with more of "chronic obstructive pulmonary
+    /// disease").
+    fn sense_supplied(&self, supplied: &[u32]) -> bool {
+        self.senses.iter().any(|sense| {
+            supplied.iter().all(|w| sense.contains(w)) && supplied.len() >= sense.len().min(2)
+        })
     }
 }
 
@@ -215,18 +223,26 @@ impl Matcher {
                 // Lower-case words are expanded only from the clinical list: "dL" in
                 // "mg/dL" is a unit, not dyslipidemia.
                 let expand = upper || (known.is_none() && abbreviations.is_clinical(&surface));
+                let mut senses = Vec::new();
                 if expand && len <= 8 {
                     for sense in abbreviations.senses(&surface).iter().take(3) {
+                        let mut words: Vec<u32> = Vec::new();
                         for w in analyzer.words(sense) {
                             if let Some(&id) = index.side.word_ids.get(&w) {
                                 if !ids.contains(&id) {
                                     ids.push(id);
                                 }
+                                if !words.contains(&id) {
+                                    words.push(id);
+                                }
                             }
+                        }
+                        if !words.is_empty() {
+                            senses.push(words);
                         }
                     }
                 }
-                TokenWords { ids, own }
+                TokenWords { ids, own, senses }
             })
             .collect()
     }
@@ -361,8 +377,12 @@ impl Matcher {
             {
                 continue;
             }
-            let supplied = chosen.iter().filter(|&&(_, q)| q == p).count();
-            if at.expanded() > 0 && supplied < at.expanded().min(2) {
+            let supplied: Vec<u32> = chosen
+                .iter()
+                .filter(|&&(_, q)| q == p)
+                .map(|&(w, _)| w)
+                .collect();
+            if !at.senses.is_empty() && !at.sense_supplied(&supplied) {
                 return None;
             }
         }
