@@ -135,6 +135,10 @@ const PHRASE_VARIANTS: &[(&str, &str)] = &[
     ("cerebral infarction", "stroke"),
     ("diabetes mellitus", "diabetes"),
     ("heart failure", "cardiac failure"),
+    // Anatomical usage in notes: "distal radius" is the classification's "lower end of
+    // radius"; "proximal humerus" its "upper end of humerus".
+    ("lower end of", "distal"),
+    ("upper end of", "proximal"),
     (
         "chronic obstructive pulmonary disease",
         "chronic obstructive lung disease",
@@ -163,6 +167,16 @@ fn push_with_essential_form(terms: &mut Vec<Term>, code: CodeId, text: &str, sou
         source,
     });
     push_phrase_variants(terms, code, text, source);
+    if let Some(short) = with_bracketed_short_form(text) {
+        let short = strip_nonessential(&short);
+        if !short.trim().is_empty() {
+            terms.push(Term {
+                code,
+                text: short,
+                source,
+            });
+        }
+    }
     let essential = strip_nonessential(text);
     if essential != text && !essential.trim().is_empty() {
         push_phrase_variants(terms, code, &essential, source);
@@ -172,6 +186,59 @@ fn push_with_essential_form(terms: &mut Vec<Term>, code: CodeId, text: &str, sou
             source,
         });
     }
+}
+
+/// The title with its words replaced by the short form it gives for them in brackets or
+/// parentheses: "Sepsis due to Escherichia coli [E. coli]" as "Sepsis due to E. coli",
+/// "Methicillin resistant Staphylococcus aureus [MRSA] infection" as "MRSA infection". A
+/// short form is an acronym of the words before it (their initials) or those words
+/// abbreviated one by one ("E." for "Escherichia"); other bracketed words are nonessential
+/// modifiers, not short forms.
+fn with_bracketed_short_form(text: &str) -> Option<String> {
+    let open = text.find(['[', '('])?;
+    let close = open + text[open..].find([']', ')'])?;
+    let inner = text[open + 1..close].trim();
+    let before: Vec<&str> = text[..open].split_whitespace().collect();
+    let short: Vec<&str> = inner.split_whitespace().collect();
+    let letters = |w: &str| -> String {
+        w.chars()
+            .filter(|c| c.is_alphanumeric())
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
+    let replaced = if let [acronym] = short.as_slice() {
+        let acronym = letters(acronym);
+        let n = acronym.chars().count();
+        let is_acronym = n >= 2
+            && n <= before.len()
+            && inner
+                .chars()
+                .all(|c| c.is_uppercase() || c.is_ascii_digit())
+            && before[before.len() - n..]
+                .iter()
+                .zip(acronym.chars())
+                .all(|(w, c)| letters(w).starts_with(c));
+        is_acronym.then_some(n)?
+    } else {
+        let n = short.len();
+        let abbreviates = n >= 2
+            && n <= before.len()
+            && before[before.len() - n..].iter().zip(&short).all(|(w, s)| {
+                let (w, s) = (letters(w), letters(s));
+                !s.is_empty() && w.starts_with(&s)
+            });
+        abbreviates.then_some(n)?
+    };
+    let head = before[..before.len() - replaced].join(" ");
+    let tail = text[close + 1..].trim();
+    Some(
+        [head.as_str(), inner, tail]
+            .iter()
+            .filter(|p| !p.is_empty())
+            .copied()
+            .collect::<Vec<_>>()
+            .join(" "),
+    )
 }
 
 /// Removes parenthesised and bracketed segments, and a trailing "NOS".
@@ -283,4 +350,29 @@ pub fn read_synonym_tsv(path: &Path, codes: &CodeSet) -> Result<Vec<Term>> {
         });
     }
     Ok(terms)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_bracketed_short_form as short;
+
+    #[test]
+    fn bracketed_short_forms_stand_for_the_words_they_abbreviate() {
+        assert_eq!(
+            short("Sepsis due to Escherichia coli [E. coli]").as_deref(),
+            Some("Sepsis due to E. coli")
+        );
+        assert_eq!(
+            short("Methicillin resistant Staphylococcus aureus [MRSA] infection").as_deref(),
+            Some("MRSA infection")
+        );
+        assert_eq!(
+            short("Human immunodeficiency virus [HIV] disease").as_deref(),
+            Some("HIV disease")
+        );
+        // Nonessential modifiers are no short form.
+        assert_eq!(short("Systolic (congestive) heart failure"), None);
+        assert_eq!(short("Hypertension (arterial) (benign)"), None);
+        assert_eq!(short("Pneumonia, unspecified organism"), None);
+    }
 }
