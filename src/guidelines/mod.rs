@@ -318,12 +318,15 @@ impl Guidelines {
             }
         }
 
+        // Readings of the note's words that another code states better go first, so that
+        // the side or trimester is given to the codes that stay.
+        same_words_better_code(codes, findings, &mut verdict);
+        partial_readings(codes, findings, &mut verdict);
         laterality(codes, note, findings, &mut verdict);
         self.presumed_links(codes, note, findings, &established, &mut verdict);
         self.pregnancy_precedence(codes, note, findings, &established, &mut verdict);
         trimester(codes, note, findings, &mut verdict);
         combination_parts(codes, findings, &mut verdict);
-        same_words_better_code(codes, findings, &mut verdict);
         unspecified_siblings(codes, findings, &mut verdict);
         self.integral_symptoms(codes, findings, &established, &mut verdict);
         self.not_together(codes, findings, &established, &mut verdict);
@@ -967,6 +970,53 @@ fn same_words_better_code(codes: &CodeSet, findings: &[Finding], verdict: &mut V
                 "residual",
                 "I.A.9.a",
                 format!("the same words state {shown} {}", codes.get(b.code).title),
+                vec![shown],
+            ));
+        }
+    }
+}
+
+/// A code read from part of its term ("resistant hypertension" read from "hypertension"),
+/// on words that state another code in full ("hypertension": I10), is not what the note
+/// says: the words are that other code's (I.B.1, a code is selected from the Alphabetic
+/// Index entry the documentation supports). The other code may itself have been replaced
+/// (I10 by I12.9); its words are still its own. A code the full one's tabular notes ask for
+/// stays.
+fn partial_readings(codes: &CodeSet, findings: &[Finding], verdict: &mut Verdict) {
+    for (i, a) in findings.iter().enumerate() {
+        if verdict.dropped[i].is_some()
+            || (a.terms.is_empty() && a.inferred.is_empty())
+            || a.well_stated()
+        {
+            continue;
+        }
+        let full = findings.iter().enumerate().find(|(j, b)| {
+            *j != i
+                && b.code != a.code
+                && codes.get(b.code).system == codes.get(a.code).system
+                && !asks_for(codes, b.code, a.code)
+                && a.terms.iter().chain(&a.inferred).all(|t| {
+                    b.terms.iter().any(|s| {
+                        s.sentence == t.sentence
+                            && s.coverage >= WELL_STATED
+                            && t.tokens.iter().all(|k| s.tokens.contains(k))
+                    })
+                })
+        });
+        if let Some((j, b)) = full {
+            // The words' code, or the code that replaced it.
+            let shown = verdict.dropped[j]
+                .as_ref()
+                .and_then(|r| r.codes.first().cloned())
+                .unwrap_or_else(|| codes.get(b.code).display());
+            verdict.dropped[i] = Some(rule(
+                "partial",
+                "I.B.1",
+                format!(
+                    "read from part of its term; the words state {} {} in full",
+                    codes.get(b.code).display(),
+                    codes.get(b.code).title
+                ),
                 vec![shown],
             ));
         }
