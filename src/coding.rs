@@ -29,6 +29,10 @@ pub struct SuggestOptions {
     pub ranker: RankerChoice,
     /// Candidate sources (all on by default; switched off one by one for ablations).
     pub components: Components,
+    /// Guideline rules switched off (names of `guidelines::RULES`), to measure each rule's
+    /// effect in evaluation; not an API option.
+    #[serde(skip)]
+    pub rules_off: Vec<String>,
 }
 
 impl Default for SuggestOptions {
@@ -40,6 +44,7 @@ impl Default for SuggestOptions {
             min_score: 0.0,
             ranker: RankerChoice::Learned,
             components: Components::default(),
+            rules_off: Vec::new(),
         }
     }
 }

@@ -378,7 +378,7 @@ impl Engine {
         let lower = text.to_lowercase();
         let candidates = self.collect_candidates(&note, mentions, options.setting);
         let candidates = self.resolve_specificity(candidates, &lower);
-        let candidates = self.apply_guidelines(&note, candidates, options.setting);
+        let candidates = self.apply_guidelines(&note, candidates, options);
         Ok((note, candidates))
     }
 
@@ -735,7 +735,7 @@ impl Engine {
         &self,
         note: &Note,
         candidates: Vec<Candidate>,
-        setting: Setting,
+        options: &SuggestOptions,
     ) -> Vec<Candidate> {
         let findings: Vec<Finding> = candidates
             .iter()
@@ -756,7 +756,13 @@ impl Engine {
                     .collect(),
             })
             .collect();
-        let verdict = self.guidelines.apply(&self.codes, note, &findings, setting);
+        let verdict = self.guidelines.apply_except(
+            &self.codes,
+            note,
+            &findings,
+            options.setting,
+            &options.rules_off,
+        );
         let mut added: Vec<Candidate> = verdict
             .added
             .iter()

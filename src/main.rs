@@ -242,6 +242,10 @@ struct EvalArgs {
     /// Skip scoring the pipeline with its components added one at a time.
     #[arg(long)]
     no_ablation: bool,
+    /// Also score the pipeline with each guideline rule switched off in turn (the MAP
+    /// each rule costs or earns on this set).
+    #[arg(long)]
+    rule_effects: bool,
     #[command(flatten)]
     coding: CodingArgs,
 }
@@ -786,6 +790,39 @@ fn eval(config: &Config, args: EvalArgs) -> chartcoder::Result<()> {
             chartcoder::eval::reliability_svg(&r.calibration, &title),
         )
         .map_err(|e| io_error(&svg, e))?;
+    }
+    if args.rule_effects {
+        println!("guideline rules switched off one at a time (MAP without the rule; effect of the rule):");
+        let base: Vec<f64> = golds
+            .iter()
+            .map(|(_, system, gold)| score_docs(&preds, gold, Some(*system)).map)
+            .collect();
+        let names = chartcoder::guidelines::RULES
+            .iter()
+            .map(|(name, _)| vec![name.to_string()])
+            .chain([chartcoder::guidelines::RULES
+                .iter()
+                .map(|(name, _)| name.to_string())
+                .collect()]);
+        for off in names {
+            let label = if off.len() == 1 { off[0].clone() } else { "all".to_string() };
+            let variant = SuggestOptions {
+                rules_off: off,
+                ..options.clone()
+            };
+            let (codings, _) = code_all(&engine, &texts, &variant);
+            let preds = ranked_predictions(&codings);
+            let mut line = format!("  {label:<22}");
+            for ((_, system, gold), base) in golds.iter().zip(&base) {
+                let m = score_docs(&preds, gold, Some(*system));
+                line.push_str(&format!(
+                    " {system:?} {:.4} ({:+.4})",
+                    m.map,
+                    base - m.map
+                ));
+            }
+            println!("{line}");
+        }
     }
     if !args.no_ablation {
         println!("ablation (MAP / recall@10, notes/s):");

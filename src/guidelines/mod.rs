@@ -92,6 +92,25 @@ impl Finding {
     }
 }
 
+/// The rules by name, in the order they apply (each can be switched off to measure it).
+pub const RULES: &[(&str, &str)] = &[
+    ("confirmed_only", "I.C.1.a.1, I.C.1.g.1.a, I.C.10.c: some conditions only when confirmed"),
+    ("uncertain_outpatient", "IV.H: no uncertain diagnosis in the outpatient setting"),
+    ("same_words", "I.A.9.a: an \"other\"/manifestation code on the same words as a named code"),
+    ("partial", "I.B.1: a code read from part of its term on words stating another in full"),
+    ("laterality", "I.B.13: the side the note states"),
+    ("presumed_link", "I.A.15, I.C.4.a, I.C.9.a: presumed links by combination code"),
+    ("pregnancy", "I.C.15.a.1: chapter 15 codes for conditions in a pregnancy"),
+    ("trimester", "I.C.15.a.3: the trimester from the note"),
+    ("combination", "I.B.9: a combination code replaces the parts it states"),
+    ("unspecified", "I.B.18: no unspecified sibling beside a stated specific code"),
+    ("integral_symptom", "I.C.18.b: no symptom integral to a confirmed diagnosis"),
+    ("not_together", "I.C.5.b.1, I.C.21.c.4: dependence over abuse over use"),
+    ("only_with", "I.C.21.c.3: BMI only with an associated diagnosis"),
+    ("residual", "I.C.18: residual codes (R69 ...) beside a stated diagnosis"),
+    ("not_billable", "I.B.2: categories are never reported"),
+];
+
 /// Coverage from which a term mention states its code in full.
 const WELL_STATED: f32 = 0.8;
 
@@ -270,6 +289,20 @@ impl Guidelines {
         findings: &[Finding],
         setting: Setting,
     ) -> Verdict {
+        self.apply_except(codes, note, findings, setting, &[])
+    }
+
+    /// Applies the rules except those named in `off` (names of [`RULES`]), to measure what
+    /// each rule does (`chartcoder eval --rule-effects`).
+    pub fn apply_except(
+        &self,
+        codes: &CodeSet,
+        note: &Note,
+        findings: &[Finding],
+        setting: Setting,
+        off: &[String],
+    ) -> Verdict {
+        let on = |name: &str| !off.iter().any(|o| o == name);
         let mut verdict = Verdict {
             dropped: vec![None; findings.len()],
             added: Vec::new(),
@@ -284,7 +317,7 @@ impl Guidelines {
 
         // I.C.1.a.1, I.C.1.g.1.a, I.C.10.c: some conditions only when confirmed.
         for (i, f) in findings.iter().enumerate() {
-            if f.assertion != Assertion::Uncertain {
+            if f.assertion != Assertion::Uncertain || !on("confirmed_only") {
                 continue;
             }
             if let Some((_, section, label)) = self
@@ -303,6 +336,7 @@ impl Guidelines {
         // IV.H: outpatient coding does not code uncertain diagnoses.
         for (i, f) in findings.iter().enumerate() {
             if setting == Setting::Outpatient
+                && on("uncertain_outpatient")
                 && f.assertion == Assertion::Uncertain
                 && cm(f)
                 && verdict.dropped[i].is_none()
@@ -320,21 +354,49 @@ impl Guidelines {
 
         // Readings of the note's words that another code states better go first, so that
         // the side or trimester is given to the codes that stay.
-        same_words_better_code(codes, findings, &mut verdict);
-        partial_readings(codes, findings, &mut verdict);
-        laterality(codes, note, findings, &mut verdict);
-        self.presumed_links(codes, note, findings, &established, &mut verdict);
-        self.pregnancy_precedence(codes, note, findings, &established, &mut verdict);
-        trimester(codes, note, findings, &mut verdict);
-        combination_parts(codes, findings, &mut verdict);
-        unspecified_siblings(codes, findings, &mut verdict);
-        self.integral_symptoms(codes, findings, &established, &mut verdict);
-        self.not_together(codes, findings, &established, &mut verdict);
-        self.only_with(codes, findings, &established, &mut verdict);
-        self.residual_codes(codes, findings, &mut verdict);
+        if on("same_words") {
+            same_words_better_code(codes, findings, &mut verdict);
+        }
+        if on("partial") {
+            partial_readings(codes, findings, &mut verdict);
+        }
+        if on("laterality") {
+            laterality(codes, note, findings, &mut verdict);
+        }
+        if on("presumed_link") {
+            self.presumed_links(codes, note, findings, &established, &mut verdict);
+        }
+        if on("pregnancy") {
+            self.pregnancy_precedence(codes, note, findings, &established, &mut verdict);
+        }
+        if on("trimester") {
+            trimester(codes, note, findings, &mut verdict);
+        }
+        if on("combination") {
+            combination_parts(codes, findings, &mut verdict);
+        }
+        if on("unspecified") {
+            unspecified_siblings(codes, findings, &mut verdict);
+        }
+        if on("integral_symptom") {
+            self.integral_symptoms(codes, findings, &established, &mut verdict);
+        }
+        if on("not_together") {
+            self.not_together(codes, findings, &established, &mut verdict);
+        }
+        if on("only_with") {
+            self.only_with(codes, findings, &established, &mut verdict);
+        }
+        if on("residual") {
+            self.residual_codes(codes, findings, &mut verdict);
+        }
         for (i, f) in findings.iter().enumerate() {
             let code = codes.get(f.code);
-            if verdict.dropped[i].is_none() && !code.billable && code.kind != CodeKind::Block {
+            if on("not_billable")
+                && verdict.dropped[i].is_none()
+                && !code.billable
+                && code.kind != CodeKind::Block
+            {
                 verdict.dropped[i] = Some(rule(
                     "not_billable",
                     "I.B.2",
