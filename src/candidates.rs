@@ -356,7 +356,7 @@ impl Matcher {
             .copied()
             .max_by(|a, b| side.idf_of(*a).total_cmp(&side.idf_of(*b)))?;
         let anchor = occurrences[&anchor_word][0];
-        let chosen: Vec<(u32, usize)> = present
+        let mut chosen: Vec<(u32, usize)> = present
             .iter()
             .filter_map(|&w| {
                 occurrences[&w]
@@ -366,6 +366,26 @@ impl Matcher {
                     .map(|p| (w, p))
             })
             .collect();
+        // An abbreviation that supplies a word of the term supplies every word of its sense
+        // ("ESRD" is "end stage renal disease" even beside another "kidney disease").
+        let abbreviations: Vec<usize> = chosen
+            .iter()
+            .map(|&(_, p)| p)
+            .filter(|&p| token_words[p].own == 0 || !token_words[p].senses.is_empty())
+            .filter(|&p| {
+                chosen
+                    .iter()
+                    .any(|&(w, q)| q == p && token_words[p].ids[token_words[p].own..].contains(&w))
+            })
+            .collect();
+        for (w, q) in chosen.iter_mut() {
+            if let Some(&p) = abbreviations
+                .iter()
+                .find(|&&p| token_words[p].ids[token_words[p].own..].contains(w))
+            {
+                *q = p;
+            }
+        }
         // An abbreviation stands for its whole sense: "COPD" lends "chronic" to a term only
         // together with more of "chronic obstructive pulmonary disease".
         for &(_, p) in &chosen {

@@ -805,7 +805,11 @@ fn eval(config: &Config, args: EvalArgs) -> chartcoder::Result<()> {
                 .map(|(name, _)| name.to_string())
                 .collect()]);
         for off in names {
-            let label = if off.len() == 1 { off[0].clone() } else { "all".to_string() };
+            let label = if off.len() == 1 {
+                off[0].clone()
+            } else {
+                "all".to_string()
+            };
             let variant = SuggestOptions {
                 rules_off: off,
                 ..options.clone()
@@ -815,11 +819,7 @@ fn eval(config: &Config, args: EvalArgs) -> chartcoder::Result<()> {
             let mut line = format!("  {label:<22}");
             for ((_, system, gold), base) in golds.iter().zip(&base) {
                 let m = score_docs(&preds, gold, Some(*system));
-                line.push_str(&format!(
-                    " {system:?} {:.4} ({:+.4})",
-                    m.map,
-                    base - m.map
-                ));
+                line.push_str(&format!(" {system:?} {:.4} ({:+.4})", m.map, base - m.map));
             }
             println!("{line}");
         }

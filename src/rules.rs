@@ -140,15 +140,15 @@ pub fn seventh_character_for(
     {
         return None;
     }
-    let wanted = if note_text_lower.contains("sequela") {
-        'S'
-    } else if note_text_lower.contains("subsequent") || note_text_lower.contains("follow-up visit")
-    {
-        'D'
-    } else {
-        'A'
-    };
     let children = &codes.get(base).children;
+    // Only the characters this code takes (some are excluded by its 6th character).
+    let available: Vec<(char, String)> = definition
+        .extensions
+        .iter()
+        .filter(|(ch, _)| children.iter().any(|&c| codes.get(c).code.ends_with(*ch)))
+        .cloned()
+        .collect();
+    let wanted = crate::guidelines::seventh::choose(&available, note_text_lower).unwrap_or('A');
     let chosen = children
         .iter()
         .copied()

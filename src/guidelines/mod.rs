@@ -10,6 +10,7 @@
 //! lack is inactive, so the stage runs on the small fixture code sets of the tests too.
 
 mod pattern;
+pub mod seventh;
 #[cfg(test)]
 mod tests;
 
@@ -94,20 +95,56 @@ impl Finding {
 
 /// The rules by name, in the order they apply (each can be switched off to measure it).
 pub const RULES: &[(&str, &str)] = &[
-    ("confirmed_only", "I.C.1.a.1, I.C.1.g.1.a, I.C.10.c: some conditions only when confirmed"),
-    ("uncertain_outpatient", "IV.H: no uncertain diagnosis in the outpatient setting"),
-    ("same_words", "I.A.9.a: an \"other\"/manifestation code on the same words as a named code"),
-    ("partial", "I.B.1: a code read from part of its term on words stating another in full"),
+    (
+        "confirmed_only",
+        "I.C.1.a.1, I.C.1.g.1.a, I.C.10.c: some conditions only when confirmed",
+    ),
+    (
+        "uncertain_outpatient",
+        "IV.H: no uncertain diagnosis in the outpatient setting",
+    ),
+    (
+        "same_words",
+        "I.A.9.a: an \"other\"/manifestation code on the same words as a named code",
+    ),
+    (
+        "partial",
+        "I.B.1: a code read from part of its term on words stating another in full",
+    ),
     ("laterality", "I.B.13: the side the note states"),
-    ("presumed_link", "I.A.15, I.C.4.a, I.C.9.a: presumed links by combination code"),
-    ("pregnancy", "I.C.15.a.1: chapter 15 codes for conditions in a pregnancy"),
+    (
+        "presumed_link",
+        "I.A.15, I.C.4.a, I.C.9.a: presumed links by combination code",
+    ),
+    (
+        "pregnancy",
+        "I.C.15.a.1: chapter 15 codes for conditions in a pregnancy",
+    ),
     ("trimester", "I.C.15.a.3: the trimester from the note"),
-    ("combination", "I.B.9: a combination code replaces the parts it states"),
-    ("unspecified", "I.B.18: no unspecified sibling beside a stated specific code"),
-    ("integral_symptom", "I.C.18.b: no symptom integral to a confirmed diagnosis"),
-    ("not_together", "I.C.5.b.1, I.C.21.c.4: dependence over abuse over use"),
-    ("only_with", "I.C.21.c.3: BMI only with an associated diagnosis"),
-    ("residual", "I.C.18: residual codes (R69 ...) beside a stated diagnosis"),
+    (
+        "combination",
+        "I.B.9: a combination code replaces the parts it states",
+    ),
+    (
+        "unspecified",
+        "I.B.18: no unspecified sibling beside a stated specific code",
+    ),
+    (
+        "integral_symptom",
+        "I.C.18.b: no symptom integral to a confirmed diagnosis",
+    ),
+    (
+        "not_together",
+        "I.C.5.b.1, I.C.14.a.1, I.C.21.c.4: dependence over abuse over use, ESRD over a CKD stage",
+    ),
+    (
+        "only_with",
+        "I.C.21.c.3: BMI only with an associated diagnosis",
+    ),
+    (
+        "residual",
+        "I.C.18: residual codes (R69 ...) beside a stated diagnosis",
+    ),
     ("not_billable", "I.B.2: categories are never reported"),
 ];
 

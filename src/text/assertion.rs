@@ -256,6 +256,8 @@ const PHRASES: &[(Role, &[&str])] = &[
             "w/o",
             "negative for",
             "neg for",
+            // "yet" alone ends a scope; "not yet" denies ("not yet on dialysis").
+            "not yet",
             "negative for any",
             "no evidence of",
             "no evidence for",
