@@ -111,6 +111,10 @@ pub const RULES: &[(&str, &str)] = &[
         "partial",
         "I.B.1: a code read from part of its term on words stating another in full",
     ),
+    (
+        "denied",
+        "I.B.1: a code whose title states what the note denies (\"no gangrene\")",
+    ),
     ("laterality", "I.B.13: the side the note states"),
     (
         "presumed_link",
@@ -397,6 +401,9 @@ impl Guidelines {
         if on("partial") {
             partial_readings(codes, findings, &mut verdict);
         }
+        if on("denied") {
+            denied_words(codes, note, findings, &mut verdict);
+        }
         if on("laterality") {
             laterality(codes, note, findings, &mut verdict);
         }
@@ -446,6 +453,7 @@ impl Guidelines {
                 ));
             }
         }
+        restore_orphans(codes, findings, &mut verdict);
         verdict
     }
 
@@ -1003,7 +1011,7 @@ fn combination_parts(codes: &CodeSet, findings: &[Finding], verdict: &mut Verdic
                 && codes.get(b.code).system == System::Icd10cm
                 && a.assertion == b.assertion
                 && !asks_for(codes, b.code, a.code)
-                && a.terms.iter().chain(&a.inferred).all(|t| {
+                && a.terms.iter().all(|t| {
                     b.terms.iter().any(|s| {
                         // Inside the phrase, or just before it where the phrase's own word
                         // was placed on a later occurrence ("Pneumonia due to Klebsiella
@@ -1016,6 +1024,7 @@ fn combination_parts(codes: &CodeSet, findings: &[Finding], verdict: &mut Verdic
                             && t.last() <= s.last()
                     })
                 })
+                && explained_inferences(a, b)
         });
         if let Some((_, b)) = container {
             let shown = codes.get(b.code).display();
@@ -1030,6 +1039,118 @@ fn combination_parts(codes: &CodeSet, findings: &[Finding], verdict: &mut Verdic
             ));
         }
     }
+}
+
+/// A code dropped as made redundant by another finding that is itself not reported (and
+/// replaced by nothing) stays: what made it redundant is gone.
+fn restore_orphans(codes: &CodeSet, findings: &[Finding], verdict: &mut Verdict) {
+    let reported: HashSet<String> = findings
+        .iter()
+        .zip(&verdict.dropped)
+        .filter(|(_, d)| d.is_none())
+        .map(|(f, _)| codes.get(f.code).display())
+        .chain(verdict.added.iter().map(|a| codes.get(a.code).display()))
+        .collect();
+    // Codes of findings dropped with no code replacing them.
+    let gone: HashSet<String> = findings
+        .iter()
+        .zip(&verdict.dropped)
+        .filter(|(_, d)| d.as_ref().is_some_and(|r| r.codes.is_empty()))
+        .map(|(f, _)| codes.get(f.code).display())
+        .filter(|c| !reported.contains(c))
+        .collect();
+    for d in verdict.dropped.iter_mut() {
+        let orphan = d.as_ref().is_some_and(|r| {
+            matches!(
+                r.kind.as_str(),
+                "combination" | "residual" | "partial" | "unspecified" | "integral_symptom"
+            ) && r.codes.first().is_some_and(|by| gone.contains(by))
+        });
+        if orphan {
+            *d = None;
+        }
+    }
+}
+
+/// Words that deny the word after them ("no gangrene", "without obstruction or gangrene").
+const DENIALS: &[&str] = &["no", "without", "not", "nor", "w/o"];
+
+/// Is the note's token `k` denied: a denial word before it in its clause, with only the
+/// words of a list ("without obstruction or gangrene") or of the same phrase between?
+fn denied_token(note: &Note, k: usize, sentence_start: usize) -> bool {
+    let from = k.saturating_sub(4).max(sentence_start);
+    for i in (from..k).rev() {
+        let w = note.tokens[i].norm.as_str();
+        if DENIALS.contains(&w) {
+            return true;
+        }
+        if matches!(w, "." | ";" | ":" | "with" | "but" | "and" | "due" | "of") {
+            return false;
+        }
+    }
+    false
+}
+
+/// Does the title state the word (an occurrence not itself after "without"/"no"/"not")?
+fn title_affirms(title: &str, word: &str) -> bool {
+    let words: Vec<String> = title
+        .to_ascii_lowercase()
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_string)
+        .collect();
+    words.iter().enumerate().any(|(i, w)| {
+        w == word
+            && !words[i.saturating_sub(3)..i]
+                .iter()
+                .any(|p| DENIALS.contains(&p.as_str()))
+    })
+}
+
+/// I.B.1: a code whose title states a condition its own words in the note deny ("inguinal
+/// hernia with obstruction, no gangrene" is not K40.40 "... with gangrene"; "hypertensive
+/// heart disease without heart failure" is not I11.0 "... with heart failure") is not what
+/// the documentation supports.
+fn denied_words(codes: &CodeSet, note: &Note, findings: &[Finding], verdict: &mut Verdict) {
+    for (i, f) in findings.iter().enumerate() {
+        if verdict.dropped[i].is_some() || codes.get(f.code).system != System::Icd10cm {
+            continue;
+        }
+        let title = &codes.get(f.code).title;
+        let denied = f.terms.iter().find_map(|t| {
+            let start = note.sentences.get(t.sentence)?.tokens.start;
+            t.tokens.iter().find_map(|&k| {
+                let word = note.tokens.get(k)?.norm.as_str();
+                (word.len() >= 4
+                    && word.chars().all(char::is_alphabetic)
+                    && denied_token(note, k, start)
+                    && title_affirms(title, word))
+                .then(|| word.to_string())
+            })
+        });
+        if let Some(word) = denied {
+            verdict.dropped[i] = Some(rule(
+                "denied",
+                "I.B.1",
+                format!("the title states {word}, which the note denies"),
+                Vec::new(),
+            ));
+        }
+    }
+}
+
+/// What learned phrases or the encoder found for `a` is `b`'s statement: for a code its
+/// own words also state, every such sentence is one where `b` is stated in full ("insulin"
+/// beside "type 1 diabetes" is no type 2 diabetes); for a code only they found, they lie
+/// inside `b`'s words.
+fn explained_inferences(a: &Finding, b: &Finding) -> bool {
+    a.inferred.iter().all(|t| {
+        b.terms.iter().any(|s| {
+            s.sentence == t.sentence
+                && s.coverage >= WELL_STATED
+                && (a.stated() || t.tokens.iter().all(|k| s.tokens.contains(k)))
+        })
+    })
 }
 
 /// I.A.9.a, I.A.13: a residual "Other ..." code, or a manifestation code "in diseases
@@ -1094,13 +1215,14 @@ fn partial_readings(codes: &CodeSet, findings: &[Finding], verdict: &mut Verdict
                 && b.code != a.code
                 && codes.get(b.code).system == codes.get(a.code).system
                 && !asks_for(codes, b.code, a.code)
-                && a.terms.iter().chain(&a.inferred).all(|t| {
+                && a.terms.iter().all(|t| {
                     b.terms.iter().any(|s| {
                         s.sentence == t.sentence
                             && s.coverage >= WELL_STATED
                             && t.tokens.iter().all(|k| s.tokens.contains(k))
                     })
                 })
+                && explained_inferences(a, b)
         });
         if let Some((j, b)) = full {
             // The words' code, or the code that replaced it.
