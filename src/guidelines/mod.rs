@@ -997,18 +997,29 @@ fn sided_sibling(codes: &CodeSet, id: CodeId, side: &str) -> Option<CodeId> {
 /// is part of that combination and not reported beside it, unless the combination's
 /// tabular notes ask for it ("use additional code", "code also").
 fn combination_parts(codes: &CodeSet, findings: &[Finding], verdict: &mut Verdict) {
+    // ICD-10-PCS: the same operation on the same body part (first four characters) read
+    // from more of the statement, with the approach or qualifier its words name
+    // ("hand-assisted laparoscopic": 0DTN4ZG), replaces the readings of fewer words
+    // (0DTN4ZZ, 0DTN0ZZ from "sigmoid colon resection" alone).
+    let comparable = |a: CodeId, b: CodeId| {
+        let (ca, cb) = (codes.get(a), codes.get(b));
+        match (ca.system, cb.system) {
+            (System::Icd10cm, System::Icd10cm) => true,
+            (System::Icd10pcs, System::Icd10pcs) => {
+                ca.code.len() == 7 && cb.code.len() == 7 && ca.code[..4] == cb.code[..4]
+            }
+            _ => false,
+        }
+    };
     for (i, a) in findings.iter().enumerate() {
-        if verdict.dropped[i].is_some()
-            || (a.terms.is_empty() && a.inferred.is_empty())
-            || codes.get(a.code).system != System::Icd10cm
-        {
+        if verdict.dropped[i].is_some() || (a.terms.is_empty() && a.inferred.is_empty()) {
             continue;
         }
         let container = findings.iter().enumerate().find(|(j, b)| {
             *j != i
                 && verdict.dropped[*j].is_none()
                 && b.code != a.code
-                && codes.get(b.code).system == System::Icd10cm
+                && comparable(a.code, b.code)
                 && a.assertion == b.assertion
                 && !asks_for(codes, b.code, a.code)
                 && a.terms.iter().all(|t| {
@@ -1113,7 +1124,7 @@ fn title_affirms(title: &str, word: &str) -> bool {
 /// the documentation supports.
 fn denied_words(codes: &CodeSet, note: &Note, findings: &[Finding], verdict: &mut Verdict) {
     for (i, f) in findings.iter().enumerate() {
-        if verdict.dropped[i].is_some() || codes.get(f.code).system != System::Icd10cm {
+        if verdict.dropped[i].is_some() {
             continue;
         }
         let title = &codes.get(f.code).title;
