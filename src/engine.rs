@@ -790,11 +790,12 @@ impl Engine {
                 Some(rule) => {
                     let code = self.codes.get(c.code);
                     // The code that replaced it by laterality already says so.
-                    if let Some(by) = rule
-                        .codes
-                        .first()
-                        .filter(|_| rule.kind != "laterality" && rule.kind != "trimester")
-                    {
+                    if let Some(by) = rule.codes.first().filter(|_| {
+                        !matches!(
+                            rule.kind.as_str(),
+                            "laterality" | "trimester" | "diabetes_control"
+                        )
+                    }) {
                         told.push((
                             by.clone(),
                             RuleNote {

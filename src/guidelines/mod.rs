@@ -413,11 +413,14 @@ impl Guidelines {
         if on("pregnancy") {
             self.pregnancy_precedence(codes, note, findings, &established, &mut verdict);
         }
+        if on("combination") {
+            combination_parts(codes, findings, &mut verdict);
+        }
         if on("trimester") {
             trimester(codes, note, findings, &mut verdict);
         }
-        if on("combination") {
-            combination_parts(codes, findings, &mut verdict);
+        if on("diabetes_control") {
+            diabetes_control(codes, note, findings, &mut verdict);
         }
         if on("unspecified") {
             unspecified_siblings(codes, findings, &mut verdict);
@@ -559,6 +562,7 @@ impl Guidelines {
             .enumerate()
             .filter(|(j, f)| verdict.dropped[*j].is_none() && f.stated() && established(f))
             .map(|(_, f)| f.code)
+            .chain(verdict.added.iter().map(|a| a.code))
             .collect();
         for (i, f) in findings.iter().enumerate() {
             if verdict.dropped[i].is_some() {
@@ -668,6 +672,14 @@ impl LinkContext<'_> {
                     && (self.established)(f)
                     && verdict.dropped[i].is_none()
                     && !replaced.contains(&i)
+                    // In a pregnancy, a condition stated only as part of another's words
+                    // ("diabetes" of "gestational diabetes") is not a condition of its own.
+                    && (pregnancy.is_none()
+                        || container_of(codes, findings, verdict, i, &|a, b| {
+                            codes.get(a).system == System::Icd10cm
+                                && codes.get(b).system == System::Icd10cm
+                        })
+                        .is_none())
             };
             // One finding per group, the first in note order.
             let mut chosen: Vec<usize> = Vec::new();
@@ -830,6 +842,79 @@ fn laterality(codes: &CodeSet, note: &Note, findings: &[Finding], verdict: &mut 
                     code.display()
                 ),
                 vec![code.display()],
+            ),
+        });
+    }
+}
+
+/// The sibling of `id` whose title has `to` where `id`'s has `from`.
+fn sibling_with(codes: &CodeSet, id: CodeId, from: &str, to: &str) -> Option<CodeId> {
+    let title = codes.get(id).title.to_ascii_lowercase();
+    let wanted = title.replacen(from, to, 1);
+    if wanted == title {
+        return None;
+    }
+    let parent = codes.get(id).parent?;
+    codes
+        .get(parent)
+        .children
+        .iter()
+        .copied()
+        .find(|&c| c != id && codes.get(c).title.to_ascii_lowercase() == wanted)
+        .filter(|&c| codes.get(c).billable)
+}
+
+/// I.C.15.i: gestational diabetes "unspecified control" becomes the control the note
+/// states: insulin (a Z79.4 finding; with diet too, insulin only), oral hypoglycemic drugs
+/// (Z79.84), or diet.
+fn diabetes_control(codes: &CodeSet, note: &Note, findings: &[Finding], verdict: &mut Verdict) {
+    let has = |prefix: &str| {
+        findings.iter().enumerate().any(|(i, f)| {
+            verdict.dropped[i].is_none()
+                && f.assertion == Assertion::Present
+                && codes.get(f.code).code.starts_with(prefix)
+        })
+    };
+    let control = if has("Z794") {
+        "insulin controlled"
+    } else if has("Z7984") {
+        "controlled by oral hypoglycemic drugs"
+    } else if note.tokens.iter().any(|t| t.norm == "diet") {
+        "diet controlled"
+    } else {
+        return;
+    };
+    let unspecified = "unspecified control";
+    for a in &mut verdict.added {
+        if let Some(c) = sibling_with(codes, a.code, unspecified, control) {
+            a.code = c;
+        }
+    }
+    for (i, f) in findings.iter().enumerate() {
+        if verdict.dropped[i].is_some() {
+            continue;
+        }
+        let Some(c) = sibling_with(codes, f.code, unspecified, control) else {
+            continue;
+        };
+        let shown = codes.get(c).display();
+        verdict.dropped[i] = Some(rule(
+            "diabetes_control",
+            "I.C.15.i",
+            format!("the note states the control: {shown}"),
+            vec![shown],
+        ));
+        verdict.added.push(Addition {
+            code: c,
+            from: vec![i],
+            rule: rule(
+                "diabetes_control",
+                "I.C.15.i",
+                format!(
+                    "{control} from the note; {} was for an unspecified control",
+                    codes.get(f.code).display()
+                ),
+                vec![codes.get(f.code).display()],
             ),
         });
     }
@@ -1015,7 +1100,36 @@ fn combination_parts(codes: &CodeSet, findings: &[Finding], verdict: &mut Verdic
         if verdict.dropped[i].is_some() || (a.terms.is_empty() && a.inferred.is_empty()) {
             continue;
         }
-        let container = findings.iter().enumerate().find(|(j, b)| {
+        let container = container_of(codes, findings, verdict, i, &comparable);
+        if let Some(j) = container {
+            let b = &findings[j];
+            let shown = codes.get(b.code).display();
+            verdict.dropped[i] = Some(rule(
+                "combination",
+                "I.B.9",
+                format!(
+                    "stated as part of {shown} {}: the combination code says it in full",
+                    codes.get(b.code).title
+                ),
+                vec![shown],
+            ));
+        }
+    }
+}
+
+/// The finding whose words state finding `i` as part of a longer phrase, if any.
+fn container_of(
+    codes: &CodeSet,
+    findings: &[Finding],
+    verdict: &Verdict,
+    i: usize,
+    comparable: &dyn Fn(CodeId, CodeId) -> bool,
+) -> Option<usize> {
+    let a = &findings[i];
+    findings
+        .iter()
+        .enumerate()
+        .find(|(j, b)| {
             *j != i
                 && verdict.dropped[*j].is_none()
                 && b.code != a.code
@@ -1036,20 +1150,8 @@ fn combination_parts(codes: &CodeSet, findings: &[Finding], verdict: &mut Verdic
                     })
                 })
                 && explained_inferences(a, b)
-        });
-        if let Some((_, b)) = container {
-            let shown = codes.get(b.code).display();
-            verdict.dropped[i] = Some(rule(
-                "combination",
-                "I.B.9",
-                format!(
-                    "stated as part of {shown} {}: the combination code says it in full",
-                    codes.get(b.code).title
-                ),
-                vec![shown],
-            ));
-        }
-    }
+        })
+        .map(|(j, _)| j)
 }
 
 /// A code dropped as made redundant by another finding that is itself not reported (and
@@ -1315,10 +1417,28 @@ fn condition_of(codes: &CodeSet, id: CodeId) -> Option<CodeId> {
     } else {
         id
     };
-    codes
+    let mut condition = codes
         .get(base)
         .parent
-        .filter(|&p| codes.get(p).kind != CodeKind::Block)
+        .filter(|&p| codes.get(p).kind != CodeKind::Block)?;
+    // An "Unspecified ..." subcategory is the unspecified form of its parent's condition
+    // (O24.91 "Unspecified diabetes mellitus in pregnancy" under O24).
+    while codes
+        .get(condition)
+        .title
+        .to_ascii_lowercase()
+        .starts_with("unspecified")
+    {
+        match codes
+            .get(condition)
+            .parent
+            .filter(|&p| codes.get(p).kind != CodeKind::Block)
+        {
+            Some(p) => condition = p,
+            None => break,
+        }
+    }
+    Some(condition)
 }
 
 /// How many of a title's axes are left unspecified ("without complications" counts as one).

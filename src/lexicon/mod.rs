@@ -167,6 +167,13 @@ fn push_with_essential_form(terms: &mut Vec<Term>, code: CodeId, text: &str, sou
         source,
     });
     push_phrase_variants(terms, code, text, source);
+    if let Some(joined) = with_prefixes_joined(text) {
+        terms.push(Term {
+            code,
+            text: strip_nonessential(&joined),
+            source,
+        });
+    }
     if let Some(short) = with_bracketed_short_form(text) {
         let short = strip_nonessential(&short);
         if !short.trim().is_empty() {
@@ -186,6 +193,32 @@ fn push_with_essential_form(terms: &mut Vec<Term>, code: CodeId, text: &str, sou
             source,
         });
     }
+}
+
+/// The title with its hyphenated prefixes written as one word, as notes write them:
+/// "Severe pre-eclampsia" as "Severe preeclampsia", "Gastro-esophageal reflux" as
+/// "Gastroesophageal reflux". Only a short first part (a prefix, not a word pair such as
+/// "end-stage") is joined.
+fn with_prefixes_joined(text: &str) -> Option<String> {
+    const PREFIXES: &[&str] = &[
+        "pre", "post", "non", "anti", "intra", "extra", "peri", "para", "sub", "supra", "trans",
+        "hyper", "hypo", "gastro", "co", "re", "multi", "poly", "inter", "retro",
+    ];
+    let mut changed = false;
+    let joined: Vec<String> = text
+        .split(' ')
+        .map(|word| match word.split_once('-') {
+            Some((head, tail))
+                if PREFIXES.contains(&head.to_ascii_lowercase().as_str())
+                    && tail.chars().next().is_some_and(char::is_alphabetic) =>
+            {
+                changed = true;
+                format!("{head}{tail}")
+            }
+            _ => word.to_string(),
+        })
+        .collect();
+    changed.then(|| joined.join(" "))
 }
 
 /// The title with its words replaced by the short form it gives for them in brackets or
@@ -370,6 +403,12 @@ mod tests {
             short("Human immunodeficiency virus [HIV] disease").as_deref(),
             Some("HIV disease")
         );
+        // Prefixes joined as notes write them.
+        assert_eq!(
+            super::with_prefixes_joined("Severe pre-eclampsia, third trimester").as_deref(),
+            Some("Severe preeclampsia, third trimester")
+        );
+        assert_eq!(super::with_prefixes_joined("End-stage renal disease"), None);
         // Nonessential modifiers are no short form.
         assert_eq!(short("Systolic (congestive) heart failure"), None);
         assert_eq!(short("Hypertension (arterial) (benign)"), None);
