@@ -124,10 +124,14 @@ pub const RULES: &[(&str, &str)] = &[
         "pregnancy",
         "I.C.15.a.1: chapter 15 codes for conditions in a pregnancy",
     ),
-    ("trimester", "I.C.15.a.3: the trimester from the note"),
     (
         "combination",
         "I.B.9: a combination code replaces the parts it states",
+    ),
+    ("trimester", "I.C.15.a.3: the trimester from the note"),
+    (
+        "diabetes_control",
+        "I.C.15.i: gestational diabetes by the control the note states",
     ),
     (
         "unspecified",
@@ -343,7 +347,13 @@ impl Guidelines {
         setting: Setting,
         off: &[String],
     ) -> Verdict {
-        let on = |name: &str| !off.iter().any(|o| o == name);
+        let on = |name: &str| {
+            debug_assert!(
+                RULES.iter().any(|(n, _)| *n == name),
+                "rule {name} missing from RULES"
+            );
+            !off.iter().any(|o| o == name)
+        };
         let mut verdict = Verdict {
             dropped: vec![None; findings.len()],
             added: Vec::new(),

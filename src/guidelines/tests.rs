@@ -513,3 +513,28 @@ fn an_unspecified_trimester_code_takes_the_trimester_of_the_weeks() {
         Some("I.C.15.a.3".into())
     );
 }
+
+#[test]
+fn every_switchable_rule_is_listed_in_rules() {
+    // The names `apply_except` switches on, read from its source, are the names of RULES:
+    // `eval --rule-effects` measures every rule and no name is misspelt.
+    let source = include_str!("mod.rs");
+    let used: Vec<&str> = source
+        .split("on(\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .collect();
+    assert!(used.len() >= 15, "found only {used:?}");
+    for name in &used {
+        assert!(
+            RULES.iter().any(|(n, _)| n == name),
+            "rule {name} is switched in apply_except but missing from RULES"
+        );
+    }
+    for (name, _) in RULES {
+        assert!(
+            used.contains(name),
+            "RULES lists {name}, which apply_except never switches"
+        );
+    }
+}
