@@ -156,6 +156,10 @@ pub const RULES: &[(&str, &str)] = &[
     ("not_billable", "I.B.2: categories are never reported"),
 ];
 
+/// How much more of its term another code's reading of the same words must cover for a
+/// reading to be only part of what they say.
+const PARTIAL_MARGIN: f32 = 0.1;
+
 /// Coverage from which a term mention states its code in full.
 const WELL_STATED: f32 = 0.8;
 
@@ -1327,10 +1331,7 @@ fn same_words_better_code(codes: &CodeSet, findings: &[Finding], verdict: &mut V
 /// stays.
 fn partial_readings(codes: &CodeSet, findings: &[Finding], verdict: &mut Verdict) {
     for (i, a) in findings.iter().enumerate() {
-        if verdict.dropped[i].is_some()
-            || (a.terms.is_empty() && a.inferred.is_empty())
-            || a.well_stated()
-        {
+        if verdict.dropped[i].is_some() || (a.terms.is_empty() && a.inferred.is_empty()) {
             continue;
         }
         let full = findings.iter().enumerate().find(|(j, b)| {
@@ -1342,6 +1343,11 @@ fn partial_readings(codes: &CodeSet, findings: &[Finding], verdict: &mut Verdict
                     b.terms.iter().any(|s| {
                         s.sentence == t.sentence
                             && s.coverage >= WELL_STATED
+                            // The same words read as less of `a`'s term than of `b`'s
+                            // ("hypertension": all of I10, part of I1A.0 "Resistant
+                            // hypertension").
+                            && (t.coverage < WELL_STATED
+                                || s.coverage >= t.coverage + PARTIAL_MARGIN)
                             && t.tokens.iter().all(|k| s.tokens.contains(k))
                     })
                 })
