@@ -340,7 +340,7 @@ fn an_index_built_with_the_encoder_holds_one_vector_per_term() {
         .expect("embeddings loaded with the index");
     assert_eq!(store.len(), index.side.terms.len());
     assert_eq!(index.manifest.encoder.as_ref(), Some(e.identity()));
-    assert_eq!(index.manifest.format, 5);
+    assert_eq!(index.manifest.format, chartcoder::index::INDEX_FORMAT);
     store.expect_encoder(e.identity()).unwrap();
     // A title finds its own code first.
     let q = &encode(
