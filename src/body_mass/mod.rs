@@ -30,10 +30,17 @@ impl BodyMassIndex {
         let Some(z68) = codes.find("Z68") else {
             return BodyMassIndex::default();
         };
-        let ranges = codes
-            .iter()
-            .filter(|&(id, code)| code.billable && codes.is_within(id, z68))
-            .filter_map(|(id, _)| {
+        // The codes below Z68 (not a scan of the whole code set at start-up).
+        let mut below = Vec::new();
+        let mut stack = vec![z68];
+        while let Some(id) = stack.pop() {
+            below.push(id);
+            stack.extend(codes.get(id).children.iter().copied());
+        }
+        let mut ranges = below
+            .into_iter()
+            .filter(|&id| codes.get(id).billable)
+            .filter_map(|id| {
                 let title = codes.get(id).title.to_ascii_lowercase();
                 let adult = title.strip_suffix(", adult")?;
                 let range = adult.rsplit(']').next()?.trim();
@@ -47,7 +54,8 @@ impl BodyMassIndex {
                 };
                 Some((low, high, id))
             })
-            .collect();
+            .collect::<Vec<(f32, f32, CodeId)>>();
+        ranges.sort_by(|a, b| a.0.total_cmp(&b.0));
         BodyMassIndex { ranges }
     }
 
@@ -133,10 +141,7 @@ mod tests {
 "#;
 
     fn found(text: &str) -> Option<String> {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let path = dir.path().join("tabular.xml");
-        std::fs::write(&path, TABULAR).expect("write fixture");
-        let codes = CodeSet::from_tabular(&path, "2026").expect("fixture parses");
+        let codes = CodeSet::fixture(TABULAR);
         let bmi = BodyMassIndex::new(&codes);
         bmi.find(&Note::analyze(text))
             .map(|m| codes.get(m.code).display())

@@ -221,6 +221,15 @@ impl CodeSet {
         Ok(set)
     }
 
+    /// A fixture code set from tabular XML text (the tests' hand-written excerpts).
+    #[cfg(test)]
+    pub(crate) fn fixture(tabular_xml: &str) -> CodeSet {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("tabular.xml");
+        std::fs::write(&path, tabular_xml).expect("write fixture");
+        CodeSet::from_tabular(&path, "2026").expect("fixture parses")
+    }
+
     /// ICD-10-CM only, from a tabular XML file (tests and custom releases).
     pub fn from_tabular(path: &Path, fiscal_year: &str) -> Result<CodeSet> {
         let mut set = CodeSet::default();

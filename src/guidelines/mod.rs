@@ -838,27 +838,45 @@ fn laterality(codes: &CodeSet, note: &Note, findings: &[Finding], verdict: &mut 
         let Some(sided) = sided_sibling(codes, f.code, side) else {
             continue;
         };
-        let shown = codes.get(sided).display();
-        verdict.dropped[i] = Some(rule(
-            "laterality",
-            "I.B.13",
-            format!("the note states the side: {shown}"),
-            vec![shown.clone()],
-        ));
-        verdict.added.push(Addition {
-            code: sided,
-            from: vec![i],
-            rule: rule(
-                "laterality",
-                "I.B.13",
-                format!(
-                    "side ({side}) from the note's words; {} was for an unspecified side",
-                    code.display()
-                ),
-                vec![code.display()],
-            ),
-        });
+        replace_by_stated_sibling(
+            codes,
+            verdict,
+            (i, f.code),
+            sided,
+            ("laterality", "I.B.13", "side"),
+            &format!("side ({side}) from the note's words"),
+        );
     }
+}
+
+/// Finding `i` (code `from`) becomes `to`, the sibling for the axis value the note states
+/// (side, trimester, control): the finding is dropped pointing at `to`, and `to` is added
+/// with the finding's evidence. The rule is named by (kind, guideline section, the axis).
+fn replace_by_stated_sibling(
+    codes: &CodeSet,
+    verdict: &mut Verdict,
+    (i, from): (usize, CodeId),
+    to: CodeId,
+    (kind, section, axis): (&str, &str, &str),
+    stated: &str,
+) {
+    let (was, shown) = (codes.get(from).display(), codes.get(to).display());
+    verdict.dropped[i] = Some(rule(
+        kind,
+        section,
+        format!("the note states the {axis}: {shown}"),
+        vec![shown],
+    ));
+    verdict.added.push(Addition {
+        code: to,
+        from: vec![i],
+        rule: rule(
+            kind,
+            section,
+            format!("{stated}; {was} was for an unspecified {axis}"),
+            vec![was],
+        ),
+    });
 }
 
 /// The sibling of `id` whose title has `to` where `id`'s has `from`.
@@ -908,29 +926,16 @@ fn diabetes_control(codes: &CodeSet, note: &Note, findings: &[Finding], verdict:
         if verdict.dropped[i].is_some() {
             continue;
         }
-        let Some(c) = sibling_with(codes, f.code, unspecified, control) else {
-            continue;
-        };
-        let shown = codes.get(c).display();
-        verdict.dropped[i] = Some(rule(
-            "diabetes_control",
-            "I.C.15.i",
-            format!("the note states the control: {shown}"),
-            vec![shown],
-        ));
-        verdict.added.push(Addition {
-            code: c,
-            from: vec![i],
-            rule: rule(
-                "diabetes_control",
-                "I.C.15.i",
-                format!(
-                    "{control} from the note; {} was for an unspecified control",
-                    codes.get(f.code).display()
-                ),
-                vec![codes.get(f.code).display()],
-            ),
-        });
+        if let Some(c) = sibling_with(codes, f.code, unspecified, control) {
+            replace_by_stated_sibling(
+                codes,
+                verdict,
+                (i, f.code),
+                c,
+                ("diabetes_control", "I.C.15.i", "control"),
+                &format!("{control} from the note"),
+            );
+        }
     }
 }
 
@@ -1026,29 +1031,16 @@ fn trimester(codes: &CodeSet, note: &Note, findings: &[Finding], verdict: &mut V
         if verdict.dropped[i].is_some() || !unspecified(f.code) {
             continue;
         }
-        let Some(t) = sided_sibling(codes, f.code, trimester) else {
-            continue;
-        };
-        let shown = codes.get(t).display();
-        verdict.dropped[i] = Some(rule(
-            "trimester",
-            "I.C.15.a.3",
-            format!("the note states the trimester: {shown}"),
-            vec![shown],
-        ));
-        verdict.added.push(Addition {
-            code: t,
-            from: vec![i],
-            rule: rule(
-                "trimester",
-                "I.C.15.a.3",
-                format!(
-                    "{trimester} trimester from the note; {} was for an unspecified trimester",
-                    codes.get(f.code).display()
-                ),
-                vec![codes.get(f.code).display()],
-            ),
-        });
+        if let Some(t) = sided_sibling(codes, f.code, trimester) {
+            replace_by_stated_sibling(
+                codes,
+                verdict,
+                (i, f.code),
+                t,
+                ("trimester", "I.C.15.a.3", "trimester"),
+                &format!("{trimester} trimester from the note"),
+            );
+        }
     }
 }
 

@@ -128,10 +128,7 @@ const TABULAR: &str = r#"<?xml version="1.0" encoding="utf-8"?>
 "#;
 
 fn code_set() -> CodeSet {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("tabular.xml");
-    std::fs::write(&path, TABULAR).expect("write fixture");
-    CodeSet::from_tabular(&path, "2026").expect("fixture parses")
+    CodeSet::fixture(TABULAR)
 }
 
 struct Case {

@@ -124,10 +124,7 @@ mod tests {
 "#;
 
     fn codes() -> CodeSet {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let path = dir.path().join("tabular.xml");
-        std::fs::write(&path, TABULAR).expect("write fixture");
-        CodeSet::from_tabular(&path, "2026").expect("fixture parses")
+        CodeSet::fixture(TABULAR)
     }
 
     fn found(table: &StatedPhrases, codes: &CodeSet, text: &str) -> Vec<(String, String)> {
