@@ -3,9 +3,9 @@
 //! list built once from the index's side table, so a note costs one pass over its words.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
-use crate::codeset::{CodeId, CodeKind, CodeSet};
+use crate::codeset::{CodeId, CodeKind, CodeSet, System};
 use crate::index::{is_filler, TermIndex};
 use crate::lexicon::Abbreviations;
 use crate::text::Note;
@@ -133,6 +133,80 @@ pub struct Matcher {
     postings: Vec<Vec<u32>>,
     /// Per term: its content words.
     content: Vec<Box<[u32]>>,
+    /// Per term: the content words of its "without ..." clause (see [`without_clause`]).
+    without: Vec<Box<[u32]>>,
+    /// The word ids of "without" and "not", if the vocabulary has them.
+    without_word: Option<u32>,
+    not_word: Option<u32>,
+    /// Per vocabulary word: does some term's "without" clause have it?
+    in_clause: Vec<bool>,
+}
+
+/// The words of a title's "without ..." clause, when silence in a note states it: a
+/// title's "without X" is then the default a note states by not mentioning X (I.A.15 and
+/// the Index's defaults: "acute cystitis" is N30.00 "Acute cystitis without hematuria",
+/// "GERD" is K21.9 "... without esophagitis"). The clause runs from "without" to the next
+/// comma, "in" or "with" ("... without complications in remission": "remission" stays
+/// required).
+fn title_clause(title: &str, index: &TermIndex) -> Vec<u32> {
+    let lower = title.to_ascii_lowercase();
+    let mut words = Vec::new();
+    for starter in ["without ", "not "] {
+        let Some(at) = lower
+            .match_indices(starter)
+            .map(|(i, _)| i)
+            .find(|&i| i == 0 || !lower.as_bytes()[i - 1].is_ascii_alphanumeric())
+        else {
+            continue;
+        };
+        let before = index.analyzer().words(&lower[..at]);
+        let rest = &lower[at..];
+        let end = rest.find([',', ';', '(']).unwrap_or(rest.len());
+        for (i, w) in index.analyzer().words(&rest[..end]).into_iter().enumerate() {
+            if i > 0 && (w == "in" || w == "with") {
+                break;
+            }
+            // A word the title states before the clause stays required ("with
+            // hyperosmolarity without ... hyperosmolar coma").
+            if !before.contains(&w) {
+                words.extend(index.side.word_ids.get(&w).copied());
+            }
+        }
+    }
+    words
+}
+
+/// Categories (3-character codes) with a billable code that is "unspecified" and says
+/// nothing with or without (M06.9 "Rheumatoid arthritis, unspecified" beside M06.0- "... without
+/// rheumatoid factor"): there a "without" clause is a finding the note must state, not a
+/// default.
+fn categories_with_unspecified(codes: &CodeSet) -> HashSet<CodeId> {
+    codes
+        .iter()
+        .filter(|(_, c)| c.billable && c.system == System::Icd10cm)
+        .filter(|(_, c)| {
+            let title = c.title.to_ascii_lowercase();
+            let words: Vec<&str> = title.split(|c: char| !c.is_alphanumeric()).collect();
+            words.contains(&"unspecified")
+                && !words
+                    .iter()
+                    .any(|w| matches!(*w, "with" | "without" | "not"))
+        })
+        .filter_map(|(id, _)| category_of(codes, id))
+        .collect()
+}
+
+fn category_of(codes: &CodeSet, id: CodeId) -> Option<CodeId> {
+    std::iter::once(id)
+        .chain(codes.ancestors(id))
+        .find(|&a| codes.get(a).kind == CodeKind::Code && codes.get(a).code.len() == 3)
+}
+
+impl Matcher {
+    /// "without" or "not": the word that opens a title's default clause.
+    fn starts_clause(&self, w: u32) -> bool {
+        Some(w) == self.without_word || Some(w) == self.not_word
+    }
 }
 
 thread_local! {
@@ -152,6 +226,11 @@ impl Matcher {
         };
         let mut postings: Vec<Vec<u32>> = vec![Vec::new(); side.vocabulary.len()];
         let mut content = Vec::with_capacity(side.terms.len());
+        let mut without = Vec::with_capacity(side.terms.len());
+        let without_word = side.word_ids.get("without").copied();
+        let not_word = side.word_ids.get("not").copied();
+        let with_unspecified = categories_with_unspecified(codes);
+        let mut clauses: HashMap<CodeId, Vec<u32>> = HashMap::new();
         for (t, term) in side.terms.iter().enumerate() {
             // 7th-character codes are chosen from the base code's mention (see rules),
             // not matched on their own: their extra words are about the encounter.
@@ -181,14 +260,61 @@ impl Matcher {
                     content
                 }
             };
+            let clause_words: &[u32] = match without_word {
+                Some(w)
+                    if term.words.contains(&w)
+                        || not_word.is_some_and(|n| term.words.contains(&n)) =>
+                {
+                    clauses.entry(term.code).or_insert_with(|| {
+                        let code = codes.get(term.code);
+                        let default = code.system == System::Icd10cm
+                            && category_of(codes, term.code)
+                                .is_none_or(|c| !with_unspecified.contains(&c));
+                        if default {
+                            title_clause(&code.title, index)
+                        } else {
+                            Vec::new()
+                        }
+                    })
+                }
+                _ => &[],
+            };
+            let clause: Box<[u32]> = words
+                .iter()
+                .copied()
+                .filter(|w| clause_words.contains(w))
+                .collect();
+            let required: Box<[u32]> = words
+                .iter()
+                .copied()
+                .filter(|w| !clause.contains(w))
+                .collect();
+            // A term that is nothing but its clause keeps it required.
+            let (words, clause) = if required.is_empty() || clause.is_empty() {
+                (words, Box::default())
+            } else {
+                (required, clause)
+            };
             if words.len() <= u8::MAX as usize {
                 for &w in words.iter() {
                     postings[w as usize].push(t as u32);
                 }
             }
             content.push(words);
+            without.push(clause);
         }
-        Matcher { postings, content }
+        let mut in_clause = vec![false; side.vocabulary.len()];
+        for &w in without.iter().flat_map(|c| c.iter()) {
+            in_clause[w as usize] = true;
+        }
+        Matcher {
+            postings,
+            content,
+            without,
+            without_word,
+            not_word,
+            in_clause,
+        }
     }
 
     /// Analysed word ids at each token: the word itself and, for an abbreviation, the
@@ -200,6 +326,13 @@ impl Matcher {
         abbreviations: &Abbreviations,
     ) -> Vec<TokenWords> {
         let analyzer = index.analyzer();
+        let word_id = |w: &str| analyzer.word(w).and_then(|w| index.side.word_ids.get(&w));
+        let unilateral = word_id("unilateral");
+        let sided: Vec<u32> = ["right", "left"]
+            .into_iter()
+            .filter_map(word_id)
+            .copied()
+            .collect();
         note.tokens
             .iter()
             .map(|token| {
@@ -214,6 +347,12 @@ impl Matcher {
                     .and_then(|w| index.side.word_ids.get(w).copied());
                 if let Some(id) = known {
                     ids.push(id);
+                    // A named side is one side: the tabular's "unilateral" (K40.91
+                    // "Unilateral inguinal hernia, ..., recurrent" for "recurrent right
+                    // inguinal hernia"; M16.12 "Unilateral ..., left hip").
+                    if let Some(&one_side) = unilateral.filter(|_| sided.contains(&id)) {
+                        ids.push(one_side);
+                    }
                 }
                 let own = ids.len();
                 let len = surface.chars().count();
@@ -258,6 +397,7 @@ impl Matcher {
             for (s, sentence) in note.sentences.iter().enumerate() {
                 let start = out.len();
                 self.find_in_sentence(
+                    note,
                     s,
                     sentence.tokens.clone(),
                     index,
@@ -273,8 +413,10 @@ impl Matcher {
         out
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn find_in_sentence(
         &self,
+        note: &Note,
         sentence: usize,
         range: std::ops::Range<usize>,
         index: &TermIndex,
@@ -286,7 +428,9 @@ impl Matcher {
         let mut occurrences: HashMap<u32, Vec<usize>> = HashMap::new();
         for i in range.clone() {
             for &w in token_words.get(i).map_or(&[][..], |t| t.ids.as_slice()) {
-                if !self.postings.get(w as usize).is_none_or(Vec::is_empty) {
+                if !self.postings.get(w as usize).is_none_or(Vec::is_empty)
+                    || self.in_clause.get(w as usize).copied().unwrap_or(false)
+                {
                     occurrences.entry(w).or_default().push(i);
                 }
             }
@@ -309,9 +453,15 @@ impl Matcher {
             if found < needed && !(needed >= 4 && found + 1 >= needed) {
                 continue;
             }
-            if let Some(m) =
-                self.locate(t, sentence, &occurrences, index, token_words, range.clone())
-            {
+            if let Some(m) = self.locate(
+                note,
+                t,
+                sentence,
+                &occurrences,
+                index,
+                token_words,
+                range.clone(),
+            ) {
                 out.push(m);
             }
         }
@@ -319,8 +469,10 @@ impl Matcher {
 
     /// Places a term's words in the sentence (nearest occurrences around its rarest word)
     /// and scores how much of the term the sentence covers.
+    #[allow(clippy::too_many_arguments)]
     fn locate(
         &self,
+        note: &Note,
         t: u32,
         sentence: usize,
         occurrences: &HashMap<u32, Vec<usize>>,
@@ -356,6 +508,21 @@ impl Matcher {
             .copied()
             .max_by(|a, b| side.idf_of(*a).total_cmp(&side.idf_of(*b)))?;
         let anchor = occurrences[&anchor_word][0];
+        // The title says "without X": a sentence that states X (not denied) is not this
+        // code; one that denies X ("no bleeding") states the clause, and its words are
+        // evidence.
+        let clause = &self.without[t as usize];
+        let mut clause_tokens: Vec<usize> = Vec::new();
+        for &w in clause.iter().filter(|&&w| !self.starts_clause(w)) {
+            for &p in occurrences.get(&w).map_or(&[][..], Vec::as_slice) {
+                if !denied_at(note, p, range.start) {
+                    return None;
+                }
+                if p.abs_diff(anchor) <= 8 {
+                    clause_tokens.push(p);
+                }
+            }
+        }
         let mut chosen: Vec<(u32, usize)> = present
             .iter()
             .filter_map(|&w| {
@@ -437,10 +604,25 @@ impl Matcher {
         }
         // Filler words of the term count as found when they stand inside the span.
         let term = &side.terms[t as usize];
+        let clause_stated = |w: u32| {
+            clause_tokens
+                .iter()
+                .any(|&p| token_words[p].ids.contains(&w))
+        };
         let mut total = 0.0f32;
         let mut hit = 0.0f32;
         let mut edges: Vec<usize> = Vec::new();
         for &w in term.words.iter() {
+            // The "without" clause holds by default: it weighs in full when the note
+            // states it, and little when the note is silent.
+            if clause.contains(&w) {
+                let stated =
+                    clause_stated(w) || (self.starts_clause(w) && !clause_tokens.is_empty());
+                let weight = side.idf_of(w) * if stated { 1.0 } else { 0.15 };
+                total += weight;
+                hit += weight;
+                continue;
+            }
             let filler = !content.contains(&w);
             let weight = side.idf_of(w) * if filler { 0.15 } else { 1.0 };
             total += weight;
@@ -470,7 +652,12 @@ impl Matcher {
         if term.residual {
             coverage *= 0.9;
         }
+        let clause_words = clause
+            .iter()
+            .filter(|&&w| !self.starts_clause(w) && clause_stated(w))
+            .count();
         tokens.extend(edges);
+        tokens.extend(clause_tokens);
         tokens.sort_unstable();
         tokens.dedup();
         Some(Mention {
@@ -480,13 +667,35 @@ impl Matcher {
             sentence,
             section: crate::text::Section::Unknown,
             coverage,
-            words: present.len(),
+            words: present.len() + clause_words,
             subsumed: false,
             learned: None,
             similarity: 0.0,
             from_encoder: false,
         })
     }
+}
+
+/// Words that deny the words after them in a clause ("no bleeding", "without obstruction or
+/// gangrene", "negative for").
+const DENIALS: &[&str] = &[
+    "no", "not", "without", "w/o", "nor", "denies", "denied", "negative", "free",
+];
+
+/// Is token `k` denied: a denial word before it in its clause (up to four words back, not
+/// past punctuation or "with"/"but")?
+fn denied_at(note: &Note, k: usize, sentence_start: usize) -> bool {
+    let from = k.saturating_sub(4).max(sentence_start);
+    for i in (from..k).rev() {
+        let w = note.tokens[i].norm.as_str();
+        if DENIALS.contains(&w) {
+            return true;
+        }
+        if matches!(w, "." | ";" | ":" | "with" | "but" | "due") {
+            return false;
+        }
+    }
+    false
 }
 
 /// Marks the shorter readings: a mention whose tokens all lie inside a longer, compact

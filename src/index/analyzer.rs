@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, LazyLock};
 
 use tantivy::tokenizer::{
-    AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer,
-    TextAnalyzer, Token, TokenFilter, TokenStream, Tokenizer,
+    AsciiFoldingFilter, LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnalyzer, Token,
+    TokenFilter, TokenStream, Tokenizer,
 };
 
 const SYNONYMS: &str = include_str!("clinical_synonyms.tsv");
@@ -44,8 +44,66 @@ fn stemming_analyzer() -> TextAnalyzer {
         .filter(RemoveLongFilter::limit(40))
         .filter(LowerCaser)
         .filter(AsciiFoldingFilter)
-        .filter(Stemmer::new(Language::English))
+        .filter(ClinicalStemmer)
         .build()
+}
+
+/// English Snowball stemming, except for inflammation words: Snowball reduces
+/// "pancreatitis" and "pancreatic", "esophagitis" and "esophageal", "sinusitis" and "sinus"
+/// to one stem, which would make "pancreatic cancer" a statement of pancreatitis and "GERD"
+/// (gastro-esophageal) one of esophagitis. A word ending in "-itis" is kept whole.
+#[derive(Clone)]
+struct ClinicalStemmer;
+
+impl TokenFilter for ClinicalStemmer {
+    type Tokenizer<T: Tokenizer> = ClinicalStemmerFilter<T>;
+
+    fn transform<T: Tokenizer>(self, tokenizer: T) -> Self::Tokenizer<T> {
+        ClinicalStemmerFilter { inner: tokenizer }
+    }
+}
+
+#[derive(Clone)]
+struct ClinicalStemmerFilter<T> {
+    inner: T,
+}
+
+impl<T: Tokenizer> Tokenizer for ClinicalStemmerFilter<T> {
+    type TokenStream<'a> = ClinicalStemmerStream<T::TokenStream<'a>>;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> Self::TokenStream<'a> {
+        ClinicalStemmerStream {
+            tail: self.inner.token_stream(text),
+            stemmer: rust_stemmers::Stemmer::create(rust_stemmers::Algorithm::English),
+        }
+    }
+}
+
+struct ClinicalStemmerStream<T> {
+    tail: T,
+    stemmer: rust_stemmers::Stemmer,
+}
+
+impl<T: TokenStream> TokenStream for ClinicalStemmerStream<T> {
+    fn advance(&mut self) -> bool {
+        if !self.tail.advance() {
+            return false;
+        }
+        let text = &self.tail.token().text;
+        if !(text.len() > 6 && text.ends_with("itis")) {
+            let stemmed = self.stemmer.stem(text).into_owned();
+            self.tail.token_mut().text = stemmed;
+        }
+        true
+    }
+
+    fn token(&self) -> &Token {
+        self.tail.token()
+    }
+
+    fn token_mut(&mut self) -> &mut Token {
+        self.tail.token_mut()
+    }
 }
 
 /// Replaces a stemmed word by its canonical synonym ("renal" -> "kidney").
@@ -112,7 +170,7 @@ pub fn clinical_analyzer() -> TextAnalyzer {
         .filter(RemoveLongFilter::limit(40))
         .filter(LowerCaser)
         .filter(AsciiFoldingFilter)
-        .filter(Stemmer::new(Language::English))
+        .filter(ClinicalStemmer)
         .filter(CanonicalWords(CANONICAL.clone()))
         .build()
 }
@@ -181,6 +239,20 @@ mod tests {
         assert_eq!(a.words("Fractures"), a.words("fracture"));
         assert_eq!(a.words("Ménière"), a.words("meniere"));
         assert_eq!(a.words("without Diabetes"), vec!["without", "diabet"]);
+    }
+
+    #[test]
+    fn inflammation_is_not_its_organ() {
+        let a = Analyzer::new();
+        for (itis, organ) in [
+            ("esophagitis", "esophageal"),
+            ("pancreatitis", "pancreatic"),
+            ("sinusitis", "sinus"),
+            ("hepatitis", "hepatic"),
+        ] {
+            assert_ne!(a.words(itis), a.words(organ), "{itis}");
+        }
+        assert_eq!(a.words("Pancreatitis"), a.words("pancreatitis"));
     }
 
     #[test]

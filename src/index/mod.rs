@@ -31,7 +31,7 @@ pub use query::{
 };
 
 /// Bumped whenever the schema, analyzer or side table changes meaning.
-pub const INDEX_FORMAT: u32 = 7;
+pub const INDEX_FORMAT: u32 = 8;
 /// Longest query accepted by lookup, in characters.
 pub const MAX_QUERY_CHARS: usize = 2_000;
 
