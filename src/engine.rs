@@ -19,6 +19,7 @@ use crate::coding::{
 use crate::error::{Error, Result};
 use crate::gestation::Gestation;
 use crate::guidelines::{Finding, Guidelines, TermSpan};
+use crate::history_codes::HistoryCodes;
 use crate::index::{
     build_index, BuildOptions, BuildReport, EncoderFiles, LookupOptions, TermIndex,
 };
@@ -82,6 +83,8 @@ pub struct Engine {
     encoder: SentenceEncoder,
     /// (condition, family?) -> history code; the answer depends only on the code sets.
     history_codes: std::sync::RwLock<HashMap<(CodeId, bool), Option<CodeId>>>,
+    /// The Index's history entries (see `crate::history_codes`), before any title lookup.
+    history_table: HistoryCodes,
     /// The Official Guidelines' reporting rules, resolved against the code sets.
     guidelines: Guidelines,
     /// Drug names that state a long-term (current) drug therapy code.
@@ -176,6 +179,13 @@ impl Engine {
         let drug_therapy = StatedPhrases::drug_therapy(&codes);
         let status = StatedPhrases::status(&codes);
         let body_mass = BodyMassIndex::new(&codes);
+        let (history_table, unknown) = HistoryCodes::new(&codes);
+        if !unknown.is_empty() {
+            tracing::warn!(
+                count = unknown.len(),
+                "history table rows whose code is not in the loaded code sets (ignored)"
+            );
+        }
         let gestation = Gestation::new(&codes);
         let procedures = ProcedureComposer::new(&codes);
         Ok(Engine {
@@ -190,6 +200,7 @@ impl Engine {
             learned,
             encoder,
             history_codes: Default::default(),
+            history_table,
             guidelines,
             drug_therapy,
             status,
@@ -625,6 +636,9 @@ impl Engine {
         // A past myocardial infarction has its own code in chapter I, not a Z code.
         if !family && is_acute_infarction(&c.code) {
             return self.codes.id(System::Icd10cm, "I252");
+        }
+        if let Some(listed) = self.history_table.of(&c.code, family) {
+            return Some(listed);
         }
         let query = format!(
             "{} history of {}",

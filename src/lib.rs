@@ -16,6 +16,7 @@ pub mod eval;
 pub mod feedback;
 pub mod gestation;
 pub mod guidelines;
+pub mod history_codes;
 pub mod index;
 pub mod learned;
 pub mod lexicon;

@@ -603,3 +603,14 @@ fn real_billable_codes_match_the_cms_code_list() {
         .collect();
     assert!(absent.is_empty(), "listed codes not parsed: {absent:?}");
 }
+
+#[test]
+fn every_history_table_code_is_billable_this_fiscal_year() {
+    let Some(assets) = real_assets() else { return };
+    let set = CodeSet::load(&assets).expect("real code sets load");
+    let (_, unknown) = chartcoder::history_codes::HistoryCodes::new(&set);
+    assert!(
+        unknown.is_empty(),
+        "history.tsv rows without a billable FY2026 code: {unknown:?}"
+    );
+}

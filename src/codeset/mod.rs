@@ -347,11 +347,21 @@ fn unspecified_rank(code: &Code) -> u8 {
     if code.code.ends_with('9') {
         rank += 2;
     }
-    if title.contains("unspecified") && !title.contains("other specified") {
+    // "with unspecified ... disorder" (F10.29) names a complication of unknown kind, not
+    // the condition's default.
+    if title.contains("unspecified")
+        && !title.contains("other specified")
+        && !title.contains("with unspecified")
+    {
         rank += 2;
     }
     if title.contains("without") || title.ends_with(" nos") {
         rank += 1;
+    }
+    // The Index's default for a dependence is "uncomplicated" ("Dependence, alcohol
+    // F10.20").
+    if title.contains("uncomplicated") {
+        rank += 3;
     }
     if title.starts_with("other") {
         rank = rank.saturating_sub(2);

@@ -14,7 +14,7 @@ pub mod seventh;
 #[cfg(test)]
 mod tests;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use crate::codeset::{CodeId, CodeKind, CodeSet, System};
 use crate::coding::{RuleNote, Setting};
@@ -148,6 +148,10 @@ pub const RULES: &[(&str, &str)] = &[
     (
         "only_with",
         "I.C.21.c.3: BMI only with an associated diagnosis",
+    ),
+    (
+        "stated_axis",
+        "I.A.9.b, I.B.18: the specific code whose distinguishing words the note states",
     ),
     (
         "residual",
@@ -447,6 +451,11 @@ impl Guidelines {
         }
         if on("only_with") {
             self.only_with(codes, findings, &established, &mut verdict);
+        }
+        // Last of the rules that choose among a condition's codes: the unspecified code it
+        // refines has already stood every rule above.
+        if on("stated_axis") {
+            stated_axis(codes, note, findings, &mut verdict);
         }
         if on("residual") {
             self.residual_codes(codes, findings, &mut verdict);
@@ -849,6 +858,148 @@ fn laterality(codes: &CodeSet, note: &Note, findings: &[Finding], verdict: &mut 
     }
 }
 
+/// Tokens either side of a mention searched for the words of a more specific code.
+const AXIS_WINDOW: usize = 5;
+
+/// Does sentence `s` end with a semicolon (a clause of the same statement follows)?
+fn ends_with_semicolon(note: &Note, s: usize) -> bool {
+    note.sentences
+        .get(s)
+        .and_then(|sentence| {
+            sentence
+                .tokens
+                .clone()
+                .rev()
+                .find(|&k| !note.tokens[k].norm.trim().is_empty())
+        })
+        .is_some_and(|k| note.tokens[k].norm == ";")
+}
+
+/// Title words that name no axis of a code: what an "unspecified" code has and its
+/// specific sibling lacks may only be these.
+fn names_no_axis(word: &str) -> bool {
+    crate::index::is_filler(word) || matches!(word, "whether" | "with" | "without" | "not")
+}
+
+/// I.A.9.b, I.B.18: an "unspecified" code becomes the code of its condition whose
+/// distinguishing title words the note states in the mention's sentence ("nicotine
+/// dependence" with "cigarettes": F17.210 "Nicotine dependence, cigarettes,
+/// uncomplicated", not F17.200 "..., unspecified, uncomplicated"; "carcinoma of the right
+/// breast, upper outer quadrant": C50.411, not C50.911 "... unspecified site ..."). The
+/// specific code must keep every word of the unspecified one that names an axis (a side,
+/// an organism), and one code alone must fit.
+fn stated_axis(codes: &CodeSet, note: &Note, findings: &[Finding], verdict: &mut Verdict) {
+    let analyzer = crate::index::Analyzer::new();
+    let title_words = |id: CodeId| -> Vec<String> { analyzer.words(&codes.get(id).title) };
+    for (i, f) in findings.iter().enumerate() {
+        let code = codes.get(f.code);
+        if verdict.dropped[i].is_some()
+            || !f.stated()
+            || f.assertion == Assertion::Negated
+            || code.system != System::Icd10cm
+            || code.kind == CodeKind::SeventhCharacter
+            || unspecified_count(codes, f.code) == 0
+        {
+            continue;
+        }
+        let Some(mut condition) = condition_of(codes, f.code) else {
+            continue;
+        };
+        // From the condition's own unspecified level up ("Nicotine dependence,
+        // unspecified" F17.20 to F17.2, whose F17.21- are the cigarettes).
+        while codes
+            .get(condition)
+            .title
+            .to_ascii_lowercase()
+            .contains("unspecified")
+        {
+            match codes
+                .get(condition)
+                .parent
+                .filter(|&p| codes.get(p).kind == CodeKind::Code)
+            {
+                Some(p) => condition = p,
+                None => break,
+            }
+        }
+        // The analysed words next to the mention (a few tokens either side, within its
+        // sentence or a clause a semicolon joins to it: "smokes 1 ppd cigarettes; nicotine
+        // dependent"), not denied.
+        let mut said: HashSet<String> = HashSet::new();
+        for t in &f.terms {
+            let Some(sentence) = note.sentences.get(t.sentence) else {
+                continue;
+            };
+            let mut from = sentence.tokens.start;
+            let mut s = t.sentence;
+            while s > 0 && ends_with_semicolon(note, s - 1) {
+                s -= 1;
+                from = note.sentences[s].tokens.start;
+            }
+            let mut to = sentence.tokens.end;
+            let mut s = t.sentence;
+            while s + 1 < note.sentences.len() && ends_with_semicolon(note, s) {
+                s += 1;
+                to = note.sentences[s].tokens.end;
+            }
+            let from = t.first().saturating_sub(AXIS_WINDOW).max(from);
+            let to = (t.last() + AXIS_WINDOW + 1).min(to);
+            for k in from..to {
+                if denied_token(note, k, from) {
+                    continue;
+                }
+                let token = &note.tokens[k];
+                said.extend(analyzer.words(&note.slice(token.start, token.end)));
+            }
+        }
+        let own = title_words(f.code);
+        let vagueness = unspecified_count(codes, f.code);
+        let mut fits: Vec<(usize, CodeId)> = Vec::new();
+        let mut stack = vec![condition];
+        while let Some(c) = stack.pop() {
+            stack.extend(codes.get(c).children.iter().copied());
+            let candidate = codes.get(c);
+            // "Other ..." codes are residual: silence does not choose them.
+            let residual = candidate
+                .title
+                .to_ascii_lowercase()
+                .split(|c: char| !c.is_alphanumeric())
+                .any(|w| w == "other");
+            if c == f.code
+                || residual
+                || !candidate.billable
+                || candidate.kind == CodeKind::SeventhCharacter
+                || unspecified_count(codes, c) >= vagueness
+            {
+                continue;
+            }
+            let words = title_words(c);
+            let extra: Vec<&String> = words
+                .iter()
+                .filter(|w| !own.contains(w) && !names_no_axis(w))
+                .collect();
+            let lost = own.iter().any(|w| !words.contains(w) && !names_no_axis(w));
+            if !extra.is_empty() && !lost && extra.iter().all(|w| said.contains(*w)) {
+                fits.push((extra.len(), c));
+            }
+        }
+        fits.sort_unstable_by_key(|f| std::cmp::Reverse(f.0));
+        let chosen = match fits.as_slice() {
+            [(_, only)] => *only,
+            [(n, best), (m, _), ..] if n > m => *best,
+            _ => continue,
+        };
+        replace_by_stated_sibling(
+            codes,
+            verdict,
+            (i, f.code),
+            chosen,
+            ("stated_axis", "I.B.18", "detail"),
+            "the note's words state what the unspecified code leaves open",
+        );
+    }
+}
+
 /// Finding `i` (code `from`) becomes `to`, the sibling for the axis value the note states
 /// (side, trimester, control): the finding is dropped pointing at `to`, and `to` is added
 /// with the finding's evidence. The rule is named by (kind, guideline section, the axis).
@@ -1170,20 +1321,32 @@ fn restore_orphans(codes: &CodeSet, findings: &[Finding], verdict: &mut Verdict)
         .map(|(f, _)| codes.get(f.code).display())
         .chain(verdict.added.iter().map(|a| codes.get(a.code).display()))
         .collect();
-    // Codes of findings dropped with no code replacing them.
-    let gone: HashSet<String> = findings
+    // Codes of findings dropped with no code replacing them, with the rule that dropped
+    // them.
+    let gone: HashMap<String, String> = findings
         .iter()
         .zip(&verdict.dropped)
-        .filter(|(_, d)| d.as_ref().is_some_and(|r| r.codes.is_empty()))
-        .map(|(f, _)| codes.get(f.code).display())
-        .filter(|c| !reported.contains(c))
+        .filter_map(|(f, d)| d.as_ref().filter(|r| r.codes.is_empty()).map(|r| (f, r)))
+        .map(|(f, r)| (codes.get(f.code).display(), r.kind.clone()))
+        .filter(|(c, _)| !reported.contains(c))
         .collect();
     for d in verdict.dropped.iter_mut() {
         let orphan = d.as_ref().is_some_and(|r| {
+            let Some(kind) = r.codes.first().and_then(|by| gone.get(by)) else {
+                return false;
+            };
+            // Words that state a code the guidelines leave unreported (substance use with
+            // no related disorder, an uncertain outpatient diagnosis) are still that code's:
+            // a partial reading of them is no truer for it.
+            let still_stated = r.kind == "partial"
+                && matches!(
+                    kind.as_str(),
+                    "only_with" | "confirmed_only" | "uncertain_outpatient"
+                );
             matches!(
                 r.kind.as_str(),
                 "combination" | "residual" | "partial" | "unspecified" | "integral_symptom"
-            ) && r.codes.first().is_some_and(|by| gone.contains(by))
+            ) && !still_stated
         });
         if orphan {
             *d = None;

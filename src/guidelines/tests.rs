@@ -29,6 +29,26 @@ const TABULAR: &str = r#"<?xml version="1.0" encoding="utf-8"?>
       </diag>
     </section>
   </chapter>
+  <chapter><name>5</name><desc>Mental (F01-F99)</desc>
+    <section id="F10-F19"><desc>Substance use (F10-F19)</desc>
+      <diag><name>F17</name><desc>Nicotine dependence</desc>
+        <diag><name>F17.2</name><desc>Nicotine dependence</desc>
+          <diag><name>F17.20</name><desc>Nicotine dependence, unspecified</desc>
+            <diag><name>F17.200</name><desc>Nicotine dependence, unspecified, uncomplicated</desc></diag>
+            <diag><name>F17.201</name><desc>Nicotine dependence, unspecified, in remission</desc></diag>
+          </diag>
+          <diag><name>F17.21</name><desc>Nicotine dependence, cigarettes</desc>
+            <diag><name>F17.210</name><desc>Nicotine dependence, cigarettes, uncomplicated</desc></diag>
+            <diag><name>F17.211</name><desc>Nicotine dependence, cigarettes, in remission</desc></diag>
+            <diag><name>F17.218</name><desc>Nicotine dependence, cigarettes, with other nicotine-induced disorders</desc></diag>
+          </diag>
+          <diag><name>F17.22</name><desc>Nicotine dependence, chewing tobacco</desc>
+            <diag><name>F17.220</name><desc>Nicotine dependence, chewing tobacco, uncomplicated</desc></diag>
+          </diag>
+        </diag>
+      </diag>
+    </section>
+  </chapter>
   <chapter><name>6</name><desc>Nervous system (G00-G99)</desc>
     <section id="G60-G65"><desc>Polyneuropathies (G60-G65)</desc>
       <diag><name>G62</name><desc>Other and unspecified polyneuropathies</desc>
@@ -447,6 +467,29 @@ fn the_side_the_note_states_replaces_an_unspecified_side() {
         &[("M17.10", "primary osteoarthritis", Present)],
     );
     assert_eq!(both.reported(Inpatient), ["M17.10"]);
+}
+
+#[test]
+fn the_specific_code_whose_words_the_note_states_replaces_the_unspecified_one() {
+    // "cigarettes", in a clause a semicolon joins to the mention, is F17.21-'s axis.
+    let case = Case::new(
+        "Smokes 1 ppd cigarettes; nicotine dependent.",
+        &[("F17.200", "nicotine dependent", Present)],
+    );
+    assert_eq!(case.reported(Inpatient), ["F17.210"]);
+    assert_eq!(
+        case.dropped_by("F17.200", Inpatient).map(|r| r.kind),
+        Some("stated_axis".to_string())
+    );
+    // The same words far from the mention, or denied, say nothing of it.
+    for text in [
+        "Nicotine dependent. He quit the job at the cigarettes factory last spring after many years.",
+        "Nicotine dependent, no cigarettes (vapes only).",
+    ] {
+        let words = "nicotine dependent";
+        let case = Case::new(text, &[("F17.200", words, Present)]);
+        assert_eq!(case.reported(Inpatient), ["F17.200"], "{text}");
+    }
 }
 
 #[test]

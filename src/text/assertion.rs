@@ -242,6 +242,10 @@ const PHRASES: &[(Role, &[&str])] = &[
             "positive for",
             "p/w",
             "c/o",
+            // The present after a past ("hx of alcohol abuse; now meets criteria for
+            // alcohol dependence").
+            "now",
+            "currently",
         ],
     ),
     (
