@@ -328,6 +328,8 @@ impl Matcher {
         let analyzer = index.analyzer();
         let word_id = |w: &str| analyzer.word(w).and_then(|w| index.side.word_ids.get(&w));
         let unilateral = word_id("unilateral");
+        let bilateral = word_id("bilateral");
+        let both = word_id("both").copied();
         let sided: Vec<u32> = ["right", "left"]
             .into_iter()
             .filter_map(word_id)
@@ -353,6 +355,10 @@ impl Matcher {
                     if let Some(&one_side) = unilateral.filter(|_| sided.contains(&id)) {
                         ids.push(one_side);
                     }
+                    // "both knees" are the tabular's "bilateral" (M17.0).
+                    if let Some(&two_sides) = bilateral.filter(|_| Some(id) == both) {
+                        ids.push(two_sides);
+                    }
                 }
                 let own = ids.len();
                 let len = surface.chars().count();
@@ -361,7 +367,11 @@ impl Matcher {
                     && !surface.chars().any(|c| c.is_lowercase());
                 // Lower-case words are expanded only from the clinical list: "dL" in
                 // "mg/dL" is a unit, not dyslipidemia.
-                let expand = upper || (known.is_none() && abbreviations.is_clinical(&surface));
+                // A mixed-case form of the clinical list ("HFpEF") is the abbreviation even
+                // where the index has the word too.
+                let mixed = surface.chars().any(|c| c.is_uppercase());
+                let expand =
+                    upper || ((known.is_none() || mixed) && abbreviations.is_clinical(&surface));
                 let mut senses = Vec::new();
                 if expand && len <= 8 {
                     for sense in abbreviations.senses(&surface).iter().take(3) {
