@@ -1243,10 +1243,17 @@ fn combination_parts(codes: &CodeSet, findings: &[Finding], verdict: &mut Verdic
     // from more of the statement, with the approach or qualifier its words name
     // ("hand-assisted laparoscopic": 0DTN4ZG), replaces the readings of fewer words
     // (0DTN4ZZ, 0DTN0ZZ from "sigmoid colon resection" alone).
+    // I.C.20: an external cause code (V00-Y99) says how an injury happened, never part of
+    // what the injury code says ("dog bite": W54.0 beside S51.852 "Open bite of left
+    // forearm").
+    let external_cause =
+        |code: &str| matches!(code.as_bytes().first(), Some(b'V' | b'W' | b'X' | b'Y'));
     let comparable = |a: CodeId, b: CodeId| {
         let (ca, cb) = (codes.get(a), codes.get(b));
         match (ca.system, cb.system) {
-            (System::Icd10cm, System::Icd10cm) => true,
+            (System::Icd10cm, System::Icd10cm) => {
+                external_cause(&ca.code) == external_cause(&cb.code)
+            }
             (System::Icd10pcs, System::Icd10pcs) => {
                 ca.code.len() == 7 && cb.code.len() == 7 && ca.code[..4] == cb.code[..4]
             }
