@@ -385,7 +385,8 @@ fn version_of(system: System, fiscal_year: &str, asset: &str) -> CodeSetVersion 
 pub fn parse_code_refs(text: &str) -> Vec<CodeRef> {
     use std::sync::LazyLock;
     static CODE: LazyLock<regex::Regex> = LazyLock::new(|| {
-        regex::Regex::new(r"\b([A-TV-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{0,4})?)(?:-([A-TV-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?))?")
+        // Every letter opens a code: chapter 22's U codes (U07.1 COVID-19) included.
+        regex::Regex::new(r"\b([A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{0,4})?)(?:-([A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?))?")
             .expect("valid regex")
     });
     CODE.captures_iter(text)
@@ -420,6 +421,10 @@ mod tests {
                 CodeRef::Prefix("E09".into()),
                 CodeRef::Prefix("E119".into())
             ]
+        );
+        assert_eq!(
+            parse_code_refs("COVID-19 (U07.1)"),
+            vec![CodeRef::Prefix("U071".into())]
         );
     }
 
