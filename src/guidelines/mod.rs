@@ -1239,10 +1239,10 @@ fn sided_sibling(codes: &CodeSet, id: CodeId, side: &str) -> Option<CodeId> {
 /// is part of that combination and not reported beside it, unless the combination's
 /// tabular notes ask for it ("use additional code", "code also").
 fn combination_parts(codes: &CodeSet, findings: &[Finding], verdict: &mut Verdict) {
-    // ICD-10-PCS: the same operation on the same body part (first four characters) read
-    // from more of the statement, with the approach or qualifier its words name
-    // ("hand-assisted laparoscopic": 0DTN4ZG), replaces the readings of fewer words
-    // (0DTN4ZZ, 0DTN0ZZ from "sigmoid colon resection" alone).
+    // ICD-10-PCS: a procedure on the same body part read from more of the statement, with
+    // the root operation, approach or qualifier its words name ("hand-assisted
+    // laparoscopic": 0DTN4ZG), replaces the readings of fewer words (0DTN4ZZ, 0DTN0ZZ from
+    // "sigmoid colon resection" alone).
     // I.C.20: an external cause code (V00-Y99) says how an injury happened, never part of
     // what the injury code says ("dog bite": W54.0 beside S51.852 "Open bite of left
     // forearm").
@@ -1254,8 +1254,12 @@ fn combination_parts(codes: &CodeSet, findings: &[Finding], verdict: &mut Verdic
             (System::Icd10cm, System::Icd10cm) => {
                 external_cause(&ca.code) == external_cause(&cb.code)
             }
+            // Same section, body system and body part: a reading of more words may also
+            // name another root operation ("partial resection": Excision B, not Resection
+            // T, B3.8; "repair with mesh": Supplement U, not Repair Q, B3.9).
             (System::Icd10pcs, System::Icd10pcs) => {
-                ca.code.len() == 7 && cb.code.len() == 7 && ca.code[..4] == cb.code[..4]
+                let (a, b) = (ca.code.as_bytes(), cb.code.as_bytes());
+                a.len() == 7 && b.len() == 7 && a[..2] == b[..2] && a[3] == b[3]
             }
             _ => false,
         }
