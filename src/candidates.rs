@@ -695,17 +695,12 @@ const DENIALS: &[&str] = &[
 /// Is token `k` denied: a denial word before it in its clause (up to four words back, not
 /// past punctuation or "with"/"but")?
 fn denied_at(note: &Note, k: usize, sentence_start: usize) -> bool {
-    let from = k.saturating_sub(4).max(sentence_start);
-    for i in (from..k).rev() {
-        let w = note.tokens[i].norm.as_str();
-        if DENIALS.contains(&w) {
-            return true;
-        }
-        if matches!(w, "." | ";" | ":" | "with" | "but" | "due") {
-            return false;
-        }
-    }
-    false
+    note.denied_before(
+        k,
+        sentence_start,
+        DENIALS,
+        &[".", ";", ":", "with", "but", "due"],
+    )
 }
 
 /// Marks the shorter readings: a mention whose tokens all lie inside a longer, compact

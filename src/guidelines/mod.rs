@@ -1371,17 +1371,12 @@ const DENIALS: &[&str] = &["no", "without", "not", "nor", "w/o"];
 /// Is the note's token `k` denied: a denial word before it in its clause, with only the
 /// words of a list ("without obstruction or gangrene") or of the same phrase between?
 fn denied_token(note: &Note, k: usize, sentence_start: usize) -> bool {
-    let from = k.saturating_sub(4).max(sentence_start);
-    for i in (from..k).rev() {
-        let w = note.tokens[i].norm.as_str();
-        if DENIALS.contains(&w) {
-            return true;
-        }
-        if matches!(w, "." | ";" | ":" | "with" | "but" | "and" | "due" | "of") {
-            return false;
-        }
-    }
-    false
+    note.denied_before(
+        k,
+        sentence_start,
+        DENIALS,
+        &[".", ";", ":", "with", "but", "and", "due", "of"],
+    )
 }
 
 /// Does the title state the word (an occurrence not itself after "without"/"no"/"not")?

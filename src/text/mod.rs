@@ -97,6 +97,28 @@ impl Note {
     }
 
     /// Section of the sentence containing token `token_index` (`Unknown` for an empty note).
+    /// Is token `k` denied: one of `denials` among the (up to) four tokens before it, from
+    /// `sentence_start` on, with none of `stops` (punctuation, "with", ...) between?
+    pub fn denied_before(
+        &self,
+        k: usize,
+        sentence_start: usize,
+        denials: &[&str],
+        stops: &[&str],
+    ) -> bool {
+        let from = k.saturating_sub(4).max(sentence_start);
+        for i in (from..k).rev() {
+            let w = self.tokens[i].norm.as_str();
+            if denials.contains(&w) {
+                return true;
+            }
+            if stops.contains(&w) {
+                return false;
+            }
+        }
+        false
+    }
+
     pub fn section_of_token(&self, token_index: usize) -> Section {
         self.sentences
             .get(self.sentence_of_token(token_index))
