@@ -20,6 +20,9 @@ use assertion::ContextIndex;
 use layout::Layout;
 use offsets::CharIndex;
 
+/// Words a term may begin with that say nothing of the condition.
+const LEADING_FILLERS: [&str; 8] = ["of", "the", "a", "an", "to", "for", "in", "on"];
+
 /// A clinical note analysed into tokens, sentences, sections and assertion context.
 #[derive(Clone, Debug)]
 pub struct Note {
@@ -92,6 +95,12 @@ impl Note {
             return Assertion::Present;
         };
         let last = last.min(sentence.tokens.end.saturating_sub(1)).max(first);
+        // A term may begin with a function word the note's trigger ends on ("history of" +
+        // "of colon cancer", the term "cancer of colon"): the mention starts at its first
+        // word that says something, so the trigger stands before it.
+        let first = (first..last)
+            .find(|&t| !LEADING_FILLERS.contains(&self.tokens[t].norm.as_str()))
+            .unwrap_or(last);
         self.context
             .assertion(sentence_index, sentence, first, last)
     }

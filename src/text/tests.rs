@@ -548,3 +548,31 @@ fn large_and_degenerate_inputs_never_panic() {
         check_invariants(text).expect("invariants");
     }
 }
+
+#[test]
+fn a_trigger_ending_on_the_terms_first_word_still_reaches_it() {
+    // The term "cancer of colon" matches "of colon cancer"; "history of" stands before it.
+    assert_eq!(
+        assertion_of("History of colon cancer.", "of colon cancer"),
+        Historical
+    );
+    assert_eq!(
+        assertion_of("No history of colon cancer.", "of colon cancer"),
+        Negated
+    );
+    assert_eq!(
+        assertion_of(
+            "No personal or family history of colon cancer.",
+            "of colon cancer"
+        ),
+        Negated
+    );
+    // A term that begins with the trigger's own words keeps its reading.
+    assert_eq!(
+        assertion_of(
+            "Family history of colon cancer.",
+            "family history of colon cancer"
+        ),
+        Present
+    );
+}
