@@ -21,6 +21,7 @@ pub mod index;
 pub mod learned;
 pub mod lexicon;
 pub mod lsp;
+pub mod mention_encoder;
 pub mod onnx;
 pub mod options;
 pub mod procedures;

@@ -15,7 +15,7 @@ use std::sync::OnceLock;
 use chartcoder::assets::Assets;
 use chartcoder::codeset::CodeSet;
 use chartcoder::engine::Engine;
-use chartcoder::index::{build_index, BuildOptions, EncoderFiles, TermIndex};
+use chartcoder::index::{build_index, BuildOptions, EncoderFiles, TermEncoder, TermIndex};
 use chartcoder::lexicon::Abbreviations;
 use chartcoder::onnx::embeddings::EMBEDDINGS_FILE;
 use chartcoder::onnx::{
@@ -303,10 +303,10 @@ impl FixtureIndex {
 
 fn encoder_options() -> BuildOptions {
     BuildOptions {
-        encoder: Some(EncoderFiles {
+        encoder: Some(TermEncoder::Files(EncoderFiles {
             assets: common::root().join(".assets"),
             tokenizer: tokenizer_path(),
-        }),
+        })),
         ..BuildOptions::default()
     }
 }

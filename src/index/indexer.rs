@@ -5,6 +5,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
@@ -15,6 +16,7 @@ use crate::assets::{Assets, MINILM};
 use crate::codeset::{CodeSet, System};
 use crate::error::{Error, Result};
 use crate::lexicon::{code_set_terms, load_extra, Abbreviations, ExtraSource, Term};
+use crate::mention_encoder::MentionEncoder;
 use crate::onnx::embeddings::EMBEDDINGS_FILE;
 use crate::onnx::{
     sequence_key, Embedding, EmbeddingStore, EncoderIdentity, EncoderTokenizer, SentenceEncoder,
@@ -28,10 +30,29 @@ pub struct BuildOptions {
     pub progress: bool,
     /// The sentence encoder that embeds every term. `None` builds a lexical-only index,
     /// which [`crate::engine::Engine::open`] refuses; `chartcoder index build` always sets it.
-    pub encoder: Option<EncoderFiles>,
+    pub encoder: Option<TermEncoder>,
     /// Other index directories whose term embeddings may be reused for identical texts (the
     /// index being rebuilt is always tried first). Stores of another encoder are ignored.
     pub reuse_embeddings: Vec<PathBuf>,
+}
+
+/// The encoder that embeds the index's terms.
+#[derive(Clone)]
+pub enum TermEncoder {
+    /// The installed ONNX encoder, by its files: its identity is known without starting ONNX
+    /// Runtime, and vectors of an earlier build of the same files are reused.
+    Files(EncoderFiles),
+    /// An encoder already in memory (the fixtures' stand-in); every term is encoded.
+    Loaded(Arc<dyn MentionEncoder>),
+}
+
+impl std::fmt::Debug for TermEncoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TermEncoder::Files(files) => f.debug_tuple("Files").field(files).finish(),
+            TermEncoder::Loaded(e) => f.debug_tuple("Loaded").field(e.identity()).finish(),
+        }
+    }
 }
 
 /// Where the sentence encoder's files are.
@@ -78,7 +99,8 @@ pub fn build_index(
         extras.push(source);
     }
     let encoder_identity = match &options.encoder {
-        Some(files) => Some(files.identity()?),
+        Some(TermEncoder::Files(files)) => Some(files.identity()?),
+        Some(TermEncoder::Loaded(encoder)) => Some(encoder.identity().clone()),
         None => None,
     };
     let planned = Manifest {
@@ -163,7 +185,16 @@ pub fn build_index(
         let mut reuse = vec![dir.to_path_buf()];
         reuse.extend(options.reuse_embeddings.iter().cloned());
         let store;
-        (store, encoded, reused) = embed_terms(files, identity, &texts, &reuse, options.progress)?;
+        (store, encoded, reused) = match files {
+            TermEncoder::Files(files) => {
+                embed_terms(files, identity, &texts, &reuse, options.progress)?
+            }
+            TermEncoder::Loaded(encoder) => {
+                let vectors = encoder.encode(&texts)?;
+                let store = EmbeddingStore::from_terms(identity.clone(), &vectors)?;
+                (store, texts.len(), 0)
+            }
+        };
         embedded_texts = store.vectors();
         store.write(&building.join(EMBEDDINGS_FILE))?;
     }

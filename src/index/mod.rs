@@ -24,7 +24,7 @@ use crate::onnx::embeddings::EMBEDDINGS_FILE;
 use crate::onnx::{EmbeddingStore, EncoderIdentity};
 
 pub use analyzer::{clinical_analyzer, Analyzer, ANALYZER_NAME};
-pub use indexer::{build_index, BuildOptions, BuildReport, EncoderFiles};
+pub use indexer::{build_index, BuildOptions, BuildReport, EncoderFiles, TermEncoder};
 pub use query::{
     is_filler, is_procedure_word, LookupHit, LookupOptions, Similar, TermMatch, SIMILAR_BELOW,
     SIMILAR_WEIGHT,

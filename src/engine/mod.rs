@@ -2,6 +2,7 @@
 //! Engine state is immutable after `open` and shared across threads.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -21,10 +22,11 @@ use crate::gestation::Gestation;
 use crate::guidelines::{Finding, Guidelines, TermSpan};
 use crate::history_codes::HistoryCodes;
 use crate::index::{
-    build_index, BuildOptions, BuildReport, EncoderFiles, LookupOptions, TermIndex,
+    build_index, BuildOptions, BuildReport, EncoderFiles, LookupOptions, TermEncoder, TermIndex,
 };
 pub use crate::learned::LearnedPhrases;
 use crate::lexicon::Abbreviations;
+use crate::mention_encoder::MentionEncoder;
 use crate::onnx::SentenceEncoder;
 use crate::procedures::ProcedureComposer;
 use crate::rank::{
@@ -79,8 +81,9 @@ pub struct Engine {
     learned_ranker: Option<Box<dyn Ranker>>,
     prior: CodePrior,
     learned: LearnedPhrases,
-    /// The sentence encoder for mention texts (its term embeddings are in the index).
-    encoder: SentenceEncoder,
+    /// The sentence encoder for mention texts (its term embeddings are in the index); none
+    /// for a lexical-only engine, which then ranks on the words alone.
+    encoder: Option<Arc<dyn MentionEncoder>>,
     /// (condition, family?) -> history code; the answer depends only on the code sets.
     history_codes: std::sync::RwLock<HashMap<(CodeId, bool), Option<CodeId>>>,
     /// The Index's history entries (see `crate::history_codes`), before any title lookup.
@@ -110,6 +113,64 @@ pub struct CodeSuggestion {
     pub score: f64,
 }
 
+/// The trained artefacts of `Config::models`: each is optional, and the engine works
+/// without any (flat prior, hand-set lexical weights, no learned phrases).
+pub struct TrainedModels {
+    pub prior: CodePrior,
+    /// The transparent ranker: fitted logistic weights, else hand-set ones.
+    pub lexical_ranker: Box<dyn Ranker>,
+    /// The ONNX ranker, when `models/ranker.onnx` is present.
+    pub learned_ranker: Option<Box<dyn Ranker>>,
+    pub associations: Associations,
+}
+
+impl Default for TrainedModels {
+    fn default() -> Self {
+        TrainedModels {
+            prior: CodePrior::default(),
+            lexical_ranker: Box::new(LexicalRanker),
+            learned_ranker: None,
+            associations: Associations::default(),
+        }
+    }
+}
+
+impl TrainedModels {
+    /// What `config.models` holds. A present file must load; an absent one is a warning.
+    fn load(config: &Config, assets: &Assets, workers: usize) -> Result<TrainedModels> {
+        let model = |file: &str| config.models.join(file);
+        // Without a prior every code weighs the same; the engine still works.
+        let prior = match model(CODE_PRIOR_FILE) {
+            path if path.is_file() => CodePrior::load(&path)?,
+            path => {
+                tracing::warn!(path = %path.display(), "no code prior; ranking without it");
+                CodePrior::default()
+            }
+        };
+        let lexical_ranker = select_ranker(Some(&model(LEXICAL_RANKER_FILE)))?;
+        let learned_ranker: Option<Box<dyn Ranker>> = match model(LEARNED_RANKER_FILE) {
+            path if path.is_file() => {
+                let library = crate::onnx::runtime_library(assets)?;
+                Some(Box::new(LearnedRanker::open(&library, &path, workers)?))
+            }
+            path => {
+                tracing::warn!(path = %path.display(), "no learned ranker; ranking lexically");
+                None
+            }
+        };
+        let associations = match model(ASSOCIATIONS_FILE) {
+            path if path.is_file() => Associations::load(&path)?,
+            _ => Associations::default(),
+        };
+        Ok(TrainedModels {
+            prior,
+            lexical_ranker,
+            learned_ranker,
+            associations,
+        })
+    }
+}
+
 /// Loads the code sets and abbreviations (shared by `open` and `build_index`).
 pub fn load_code_sets(config: &Config) -> Result<(CodeSet, Abbreviations)> {
     let assets = Assets::new(&config.assets);
@@ -136,45 +197,46 @@ impl Engine {
         let workers = rayon::current_num_threads();
         let (codes, abbreviations) = load_code_sets(&config)?;
         let index = TermIndex::open(&config.index, &codes)?;
-        let Some(store) = index.embeddings() else {
+        if index.embeddings().is_none() {
             return Err(Error::Index {
                 path: config.index.clone(),
                 reason: "built without term embeddings (lexical only)".into(),
             });
-        };
+        }
         let encoder = SentenceEncoder::open(&assets, &config.models.join(TOKENIZER_FILE), workers)?;
-        store.expect_encoder(encoder.identity())?;
+        let models = if trained {
+            TrainedModels::load(&config, &assets, workers)?
+        } else {
+            TrainedModels::default()
+        };
+        Engine::assemble(
+            config,
+            codes,
+            abbreviations,
+            index,
+            Some(Arc::new(encoder)),
+            models,
+        )
+    }
+
+    /// An engine from parts already loaded: what [`Engine::open`] does after reading the
+    /// files, and how fixtures build one in memory (a fixture code set, an index built from
+    /// it in a temporary directory, the stand-in encoder or none). The encoder must be the
+    /// one that embedded the index's terms; without either, mentions are ranked on their
+    /// words alone.
+    pub fn assemble(
+        config: Config,
+        codes: CodeSet,
+        abbreviations: Abbreviations,
+        index: TermIndex,
+        encoder: Option<Arc<dyn MentionEncoder>>,
+        models: TrainedModels,
+    ) -> Result<Engine> {
+        if let (Some(store), Some(encoder)) = (index.embeddings(), &encoder) {
+            store.expect_encoder(encoder.identity())?;
+        }
         let matcher = Matcher::new(&index, &codes);
-        let model = |file: &str| Some(config.models.join(file)).filter(|_| trained);
-        // Without a prior every code weighs the same; the engine still works.
-        let prior = match model(CODE_PRIOR_FILE) {
-            Some(path) if path.is_file() => CodePrior::load(&path)?,
-            path => {
-                if let Some(path) = path {
-                    tracing::warn!(path = %path.display(), "no code prior; ranking without it");
-                }
-                CodePrior::default()
-            }
-        };
-        let lexical_ranker = select_ranker(model(LEXICAL_RANKER_FILE).as_deref())?;
-        // A present ranker file must load; its absence means ranking lexically.
-        let learned_ranker: Option<Box<dyn Ranker>> = match model(LEARNED_RANKER_FILE) {
-            Some(path) if path.is_file() => {
-                let library = crate::onnx::runtime_library(&assets)?;
-                Some(Box::new(LearnedRanker::open(&library, &path, workers)?))
-            }
-            path => {
-                if let Some(path) = path {
-                    tracing::warn!(path = %path.display(), "no learned ranker; ranking lexically");
-                }
-                None
-            }
-        };
-        let associations = match model(ASSOCIATIONS_FILE) {
-            Some(path) if path.is_file() => Associations::load(&path)?,
-            _ => Associations::default(),
-        };
-        let learned = LearnedPhrases::new(associations, &codes, &index);
+        let learned = LearnedPhrases::new(models.associations, &codes, &index);
         let guidelines = Guidelines::new(&codes);
         let drug_therapy = StatedPhrases::drug_therapy(&codes);
         let status = StatedPhrases::status(&codes);
@@ -194,9 +256,9 @@ impl Engine {
             index,
             config,
             matcher,
-            lexical_ranker,
-            learned_ranker,
-            prior,
+            lexical_ranker: models.lexical_ranker,
+            learned_ranker: models.learned_ranker,
+            prior: models.prior,
             learned,
             encoder,
             history_codes: Default::default(),
@@ -397,7 +459,7 @@ impl Engine {
     /// its term, and (with `add`) the codes of the terms nearest in meaning to the weakest
     /// readings, which the words alone matched only in part.
     fn encode_mentions(&self, note: &Note, mentions: &mut Vec<Mention>, add: bool) -> Result<()> {
-        let Some(store) = self.index.embeddings() else {
+        let (Some(store), Some(encoder)) = (self.index.embeddings(), &self.encoder) else {
             return Ok(());
         };
         // Distinct compact spans, strongest reading first; scattered matches are no phrase.
@@ -432,7 +494,7 @@ impl Engine {
             })
             .collect();
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-        let embeddings = self.encoder.encode(&refs)?;
+        let embeddings = encoder.encode(&refs)?;
         let at: HashMap<(usize, usize), usize> = spans
             .iter()
             .enumerate()
@@ -905,7 +967,7 @@ impl Engine {
     pub fn build_index(config: &Config, options: &BuildOptions) -> Result<BuildReport> {
         let (codes, abbreviations) = load_code_sets(config)?;
         let options = BuildOptions {
-            encoder: Some(config.encoder_files()),
+            encoder: Some(TermEncoder::Files(config.encoder_files())),
             ..options.clone()
         };
         build_index(&config.index, &codes, &abbreviations, &options)
@@ -916,10 +978,10 @@ impl Engine {
     /// Every front end (CLI, HTTP, LSP) looks up through here.
     pub fn lookup(&self, query: &str, options: &LookupOptions) -> Result<Vec<CodeSuggestion>> {
         let similar = |text: &str| -> Result<Vec<(u32, f32)>> {
-            let Some(store) = self.index.embeddings() else {
+            let (Some(store), Some(encoder)) = (self.index.embeddings(), &self.encoder) else {
                 return Ok(Vec::new());
             };
-            Ok(match self.encoder.encode(&[text])?.first() {
+            Ok(match encoder.encode(&[text])?.first() {
                 Some(embedding) => {
                     store.nearest_probing(embedding, LOOKUP_NEAREST_TERMS, LOOKUP_PROBES)
                 }
@@ -1146,3 +1208,5 @@ fn evidence(note: &Note, mentions: &[Mention]) -> Vec<Evidence> {
         })
         .collect()
 }
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,248 @@
+//! The whole pipeline (matching, assertions, history codes, specificity, guideline rules,
+//! features, ranking, evidence) on a fixture: an excerpt of the FY2026 tabular
+//! (`tests/fixtures/tabular-engine.xml`), an index built from it in a temporary directory
+//! with the stand-in encoder, and no trained model. Needs neither `.assets/` nor a built
+//! index, so every rule of the engine is checked in a plain `cargo test`.
+
+use std::sync::OnceLock;
+
+use super::*;
+use crate::mention_encoder::TrigramEncoder;
+
+const TABULAR: &str = include_str!("../../tests/fixtures/tabular-engine.xml");
+
+struct Fixture {
+    engine: Engine,
+    _dir: tempfile::TempDir,
+}
+
+/// Built once for all tests (about a second): the index of the excerpt's titles and
+/// inclusion terms, embedded by the stand-in encoder.
+fn engine() -> &'static Engine {
+    static FIXTURE: OnceLock<Fixture> = OnceLock::new();
+    &FIXTURE
+        .get_or_init(|| {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let codes = CodeSet::fixture(TABULAR);
+            let abbreviations = Abbreviations::builtin();
+            let encoder: Arc<dyn MentionEncoder> = Arc::new(TrigramEncoder::default());
+            let index_dir = dir.path().join("index");
+            let options = BuildOptions {
+                encoder: Some(TermEncoder::Loaded(encoder.clone())),
+                ..BuildOptions::default()
+            };
+            build_index(&index_dir, &codes, &abbreviations, &options).expect("fixture index");
+            let index = TermIndex::open(&index_dir, &codes).expect("fixture index opens");
+            let config = Config {
+                assets: dir.path().join("no-assets"),
+                index: index_dir,
+                models: dir.path().join("no-models"),
+            };
+            let engine = Engine::assemble(
+                config,
+                codes,
+                abbreviations,
+                index,
+                Some(encoder),
+                TrainedModels::default(),
+            )
+            .expect("fixture engine");
+            Fixture { engine, _dir: dir }
+        })
+        .engine
+}
+
+fn coding(text: &str, setting: Setting) -> Coding {
+    let options = SuggestOptions {
+        setting,
+        ..SuggestOptions::default()
+    };
+    engine().suggest(None, text, &options).expect("suggest")
+}
+
+/// The codes suggested, best first.
+fn codes(text: &str, setting: Setting) -> Vec<String> {
+    coding(text, setting)
+        .suggestions
+        .into_iter()
+        .map(|s| s.code)
+        .collect()
+}
+
+fn inpatient(text: &str) -> Vec<String> {
+    codes(text, Setting::Inpatient)
+}
+
+#[track_caller]
+fn assert_top(found: &[String], wanted: &[&str], top: usize) {
+    for w in wanted {
+        let at = found.iter().position(|c| c == w);
+        assert!(
+            at.is_some_and(|i| i < top),
+            "{w} not in the first {top} of {found:?}"
+        );
+    }
+}
+
+#[track_caller]
+fn assert_absent(found: &[String], unwanted: &[&str]) {
+    // A category ("G62") stands for all its codes; a dotted code for itself.
+    for u in unwanted {
+        let hit = |c: &String| match u.contains('.') {
+            true => c == u,
+            false => c.starts_with(u),
+        };
+        assert!(!found.iter().any(hit), "{u} suggested: {found:?}");
+    }
+}
+
+#[test]
+fn a_combination_code_replaces_its_parts() {
+    let found = inpatient("Type 2 diabetes with neuropathy.");
+    assert_top(&found, &["E11.40"], 1);
+    assert_absent(&found, &["G62", "E11.9"]);
+}
+
+#[test]
+fn a_denied_family_history_gives_no_code() {
+    let found = inpatient("No family history of cancer.");
+    assert_absent(&found, &["Z80", "C18"]);
+}
+
+#[test]
+fn a_stated_family_history_gives_its_family_history_code() {
+    let found = inpatient("Family history: father had colon cancer.");
+    assert_top(&found, &["Z80.0"], 3);
+    assert_absent(&found, &["C18"]);
+}
+
+#[test]
+fn hypertension_and_ckd_are_presumed_linked() {
+    let found = inpatient("Assessment: hypertension. Chronic kidney disease stage 4.");
+    assert_top(&found, &["I12.9", "N18.4"], 2);
+    assert_absent(&found, &["I10", "N18.9"]);
+}
+
+#[test]
+fn hypertension_and_heart_failure_are_presumed_linked() {
+    let found = inpatient(
+        "Admitted with acute on chronic systolic congestive heart failure. \
+         Long-standing hypertension.",
+    );
+    assert_top(&found, &["I11.0", "I50.23"], 2);
+    assert_absent(&found, &["I10", "I50.9", "I50.20"]);
+}
+
+#[test]
+fn abbreviations_give_the_default_codes() {
+    let found = inpatient("Pt with DM2, HTN, HLD and GERD.");
+    assert_top(&found, &["E11.9", "I10", "E78.5", "K21.9"], 4);
+    assert_absent(&found, &["E13", "K21.0"]);
+}
+
+#[test]
+fn an_uncertain_diagnosis_is_not_coded_in_outpatient_care() {
+    let text = "Outpatient visit. Cough for 5 days. Rule out pneumonia; chest x-ray ordered.";
+    let found = codes(text, Setting::Outpatient);
+    assert_top(&found, &["R05.9"], 1);
+    // Inpatient coding reports the uncertain diagnosis as if established (II.H).
+    assert_top(&inpatient(text), &["J18.9"], 3);
+}
+
+#[test]
+fn a_supported_specific_code_leaves_no_unspecified_sibling() {
+    let found = inpatient("COPD with acute exacerbation.");
+    assert_top(&found, &["J44.1"], 1);
+    assert_absent(&found, &["J44.9"]);
+    let found = inpatient("Sepsis due to E. coli.");
+    assert_top(&found, &["A41.51"], 1);
+    assert_absent(&found, &["A41.9"]);
+}
+
+#[test]
+fn a_history_of_a_condition_is_its_history_code() {
+    let found = inpatient("History of colon cancer, resected 2019. No evidence of recurrence.");
+    assert_top(&found, &["Z85.038"], 3);
+    assert_absent(&found, &["C18"]);
+}
+
+#[test]
+fn every_suggestion_is_billable_and_a_presumed_link_cites_its_section() {
+    let coding = coding(
+        "Assessment: hypertension. Chronic kidney disease stage 4. Type 2 diabetes.",
+        Setting::Inpatient,
+    );
+    assert!(!coding.suggestions.is_empty());
+    let codes = &engine().codes;
+    for s in &coding.suggestions {
+        let id = codes.find(&s.code).expect("a fixture code");
+        assert!(codes.get(id).billable, "{} is not billable", s.code);
+    }
+    let i12 = coding.suggestions.iter().find(|s| s.code == "I12.9");
+    let rules = &i12.expect("I12.9").rules;
+    assert!(
+        rules.iter().any(|r| r
+            .guideline
+            .as_deref()
+            .is_some_and(|g| g.starts_with("I.C.9.a"))),
+        "{rules:?}"
+    );
+}
+
+#[test]
+fn evidence_marks_the_stating_words_not_a_denied_mention() {
+    let text = "Denies chest pain. Type 2 diabetes with neuropathy.";
+    let coding = coding(text, Setting::Inpatient);
+    let e11 = coding
+        .suggestions
+        .iter()
+        .find(|s| s.code == "E11.40")
+        .expect("E11.40");
+    assert!(!e11.evidence.is_empty());
+    for e in &e11.evidence {
+        let said = &text[e.start..e.end];
+        assert!(
+            said.contains("diabetes") || said.contains("neuropathy"),
+            "{said:?}"
+        );
+    }
+}
+
+#[test]
+fn the_stand_in_encoder_scores_mentions_against_their_terms() {
+    let options = SuggestOptions::default();
+    let features = engine()
+        .candidate_features("Chronic kidney disease stage 4.", &options)
+        .expect("features");
+    let n184 = engine().codes.find("N18.4").expect("N18.4");
+    let (_, f) = features
+        .iter()
+        .find(|(code, _)| *code == n184)
+        .expect("N18.4 is a candidate");
+    assert!(f.similarity > 0.5, "similarity {}", f.similarity);
+    // The lexical fast path does not run the encoder.
+    let lexical = SuggestOptions {
+        ranker: RankerChoice::Lexical,
+        ..SuggestOptions::default()
+    };
+    let features = engine()
+        .candidate_features("Chronic kidney disease stage 4.", &lexical)
+        .expect("features");
+    assert!(features.iter().all(|(_, f)| f.similarity == 0.0));
+}
+
+#[test]
+fn lookup_reads_abbreviations() {
+    let hits = engine()
+        .lookup("DM2", &LookupOptions::default())
+        .expect("lookup");
+    assert_eq!(hits.first().map(|h| h.code.as_str()), Some("E11.9"));
+}
+
+#[test]
+fn bad_input_is_an_error_not_a_panic() {
+    let options = SuggestOptions::default();
+    assert!(engine().suggest(None, "  \n", &options).is_err());
+    let huge = "a".repeat(MAX_NOTE_CHARS + 1);
+    assert!(engine().suggest(None, &huge, &options).is_err());
+}
