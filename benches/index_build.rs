@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use chartcoder::assets::{self, Assets};
 use chartcoder::codeset::CodeSet;
-use chartcoder::index::{build_index, BuildOptions, EncoderFiles};
+use chartcoder::index::{build_index, BuildOptions, EncoderFiles, TermEncoder};
 use chartcoder::lexicon::Abbreviations;
 use chartcoder::onnx::embeddings::EMBEDDINGS_FILE;
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode};
@@ -39,10 +39,10 @@ fn bench_build(c: &mut Criterion) {
         "no {}: the index is broken; fix: `scripts/run index build --force`",
         store.display()
     );
-    let encoder = Some(EncoderFiles {
+    let encoder = Some(TermEncoder::Files(EncoderFiles {
         assets: config.assets.clone(),
         tokenizer: config.models.join("minilm/tokenizer.json"),
-    });
+    }));
     let options = BuildOptions {
         extras: Vec::new(),
         force: true,

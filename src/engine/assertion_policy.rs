@@ -1,0 +1,159 @@
+//! Stage: mentions grouped into candidate codes under the assertion policy (negated,
+//! family and hypothetical mentions dropped; history becomes a history code; uncertain
+//! diagnoses by setting, Section IV.H).
+
+use super::history::is_acute_infarction;
+use super::*;
+
+impl Engine {
+    /// Mentions grouped by code after the assertion rules: negated, family and hypothetical
+    /// mentions name no diagnosis of the patient; history becomes a history code.
+    pub(super) fn collect_candidates(
+        &self,
+        note: &Note,
+        mentions: Vec<Mention>,
+        setting: Setting,
+    ) -> Vec<Candidate> {
+        let mut by_code: BTreeMap<CodeId, Candidate> = BTreeMap::new();
+        // Codes the note's own words deny (or give to the family): no learned phrase brings
+        // them back. Lexical mentions come first, so this is complete before learned ones.
+        let mut denied: std::collections::HashSet<CodeId> = Default::default();
+        for m in mentions {
+            let assertion = note.assertion(m.first(), m.last());
+            if !m.is_term() {
+                let factor = match assertion {
+                    _ if denied.contains(&m.code) => continue,
+                    Assertion::Negated | Assertion::Hypothetical | Assertion::Family => continue,
+                    Assertion::Historical => HISTORICAL,
+                    Assertion::Uncertain => UNCERTAIN_INPATIENT,
+                    Assertion::Present => 1.0,
+                };
+                // A past acute infarction is never an acute one, and a condition stated as
+                // past is reported by its history code alone (see below).
+                if assertion == Assertion::Historical
+                    && (is_acute_infarction(&self.codes.get(m.code).code)
+                        || (stated_as_past(note, &m) && self.history_code(m.code, false).is_some()))
+                {
+                    continue;
+                }
+                let rule = (assertion == Assertion::Uncertain && setting == Setting::Outpatient)
+                    .then(uncertain_outpatient_rule);
+                add_mention(&mut by_code, m.code, m, assertion, factor, rule);
+                continue;
+            }
+            if matches!(
+                assertion,
+                Assertion::Negated | Assertion::Hypothetical | Assertion::Family
+            ) {
+                denied.insert(m.code);
+            }
+            let (target, factor, rule) = match assertion {
+                Assertion::Negated | Assertion::Hypothetical => continue,
+                Assertion::Family | Assertion::Historical => {
+                    let family = assertion == Assertion::Family;
+                    let history = self.history_code(m.code, family);
+                    if let Some(h) = history {
+                        let kind = if family {
+                            "family_history_of"
+                        } else {
+                            "history_of"
+                        };
+                        let rule = RuleNote {
+                            kind: kind.into(),
+                            message: format!(
+                                "stated as {}: {}",
+                                if family { "family history" } else { "history" },
+                                self.codes.get(m.code).title
+                            ),
+                            codes: vec![self.codes.get(m.code).display()],
+                            guideline: Some("I.C.21.c.4".into()),
+                        };
+                        add_mention(
+                            &mut by_code,
+                            h,
+                            m.clone(),
+                            Assertion::Present,
+                            0.9,
+                            Some(rule),
+                        );
+                    }
+                    // Family conditions are not the patient's; a past acute infarction is
+                    // only its history code (I25.2), never an acute one. A condition stated
+                    // as past ("h/o DVT", "history of breast cancer") is reported by its
+                    // personal history code alone (I.C.21.c.4: history codes explain a
+                    // condition that no longer exists); a bare past-medical-history list
+                    // names chronic conditions that usually persist, so those keep their code.
+                    let acute_episode = is_acute_infarction(&self.codes.get(m.code).code);
+                    if family || (history.is_some() && (acute_episode || stated_as_past(note, &m)))
+                    {
+                        continue;
+                    }
+                    (m.code, HISTORICAL, None)
+                }
+                // The setting scales the ranked score (see `suggest`), so the ranker sees the
+                // same features in both and outpatient can only rank an uncertain code lower.
+                Assertion::Uncertain => (
+                    m.code,
+                    UNCERTAIN_INPATIENT,
+                    (setting == Setting::Outpatient).then(uncertain_outpatient_rule),
+                ),
+                Assertion::Present => (m.code, 1.0, None),
+            };
+            add_mention(&mut by_code, target, m, assertion, factor, rule);
+        }
+        by_code.into_values().collect()
+    }
+}
+
+/// Score factor of a condition stated as past (its history code, where there is one, is
+/// suggested beside it).
+pub(super) const HISTORICAL: f32 = 0.6;
+
+/// Score factor of an uncertain diagnosis: inpatient coding reports it as established;
+/// outpatient coding does not code it (it is kept, far down, with a rule note).
+pub(super) const UNCERTAIN_INPATIENT: f32 = 0.85;
+
+pub(super) const UNCERTAIN_OUTPATIENT: f32 = 0.3;
+
+pub(super) const UNCERTAIN_OUTPATIENT_RULE: &str = "uncertain_outpatient";
+
+pub(super) fn uncertain_outpatient_rule() -> RuleNote {
+    RuleNote {
+        kind: UNCERTAIN_OUTPATIENT_RULE.into(),
+        message: "uncertain diagnoses are not coded in the outpatient setting; code the symptoms"
+            .into(),
+        codes: Vec::new(),
+        guideline: Some("IV.H".into()),
+    }
+}
+
+pub(super) fn add_mention(
+    by_code: &mut BTreeMap<CodeId, Candidate>,
+    code: CodeId,
+    mention: Mention,
+    assertion: Assertion,
+    factor: f32,
+    rule: Option<RuleNote>,
+) {
+    let section = mention.section;
+    let candidate = Candidate {
+        code,
+        mentions: vec![mention],
+        sections: vec![section],
+        assertion,
+        factor,
+        rules: rule.into_iter().collect(),
+    };
+    match by_code.get_mut(&code) {
+        Some(existing) => existing.merge(candidate),
+        None => {
+            by_code.insert(code, candidate);
+        }
+    }
+}
+
+/// A historical mention stated as past in its own words ("h/o DVT"), not only listed under
+/// a past-medical-history heading (where chronic conditions that persist are listed too).
+pub(super) fn stated_as_past(note: &Note, m: &Mention) -> bool {
+    note.section_of_token(m.first()) != crate::text::Section::PastMedicalHistory
+}

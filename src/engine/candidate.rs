@@ -1,0 +1,37 @@
+//! What the stages pass along: a candidate code with its mentions, assertion and rule notes.
+
+use super::*;
+
+/// One candidate code of a note and what supports it.
+pub(super) struct Candidate {
+    pub(super) code: CodeId,
+    pub(super) mentions: Vec<Mention>,
+    pub(super) sections: Vec<crate::text::Section>,
+    pub(super) assertion: Assertion,
+    /// Score factor from the assertion (history, uncertainty).
+    pub(super) factor: f32,
+    pub(super) rules: Vec<RuleNote>,
+}
+
+impl Candidate {
+    pub(super) fn has_lexical(&self) -> bool {
+        self.mentions.iter().any(Mention::is_term)
+    }
+
+    pub(super) fn merge(&mut self, other: Candidate) {
+        // The stronger reading of the code's own words decides the assertion; learned
+        // phrases decide it only for a code no own words found.
+        let (mine, theirs) = (self.has_lexical(), other.has_lexical());
+        if (theirs && !mine) || (theirs == mine && other.factor > self.factor) {
+            self.factor = other.factor;
+            self.assertion = other.assertion;
+        }
+        self.mentions.extend(other.mentions);
+        self.sections.extend(other.sections);
+        for r in other.rules {
+            if !self.rules.contains(&r) {
+                self.rules.push(r);
+            }
+        }
+    }
+}
