@@ -112,6 +112,10 @@ pub const RULES: &[(&str, &str)] = &[
         "I.B.1: a code read from part of its term on words stating another in full",
     ),
     (
+        "excludes1_within",
+        "I.A.12.a: of two Excludes1 codes, not the one read from words inside the other's",
+    ),
+    (
         "denied",
         "I.B.1: a code whose title states what the note denies (\"no gangrene\")",
     ),
@@ -418,6 +422,9 @@ impl Guidelines {
         }
         if on("partial") {
             partial_readings(codes, findings, &mut verdict);
+        }
+        if on("excludes1_within") {
+            excludes1_within(codes, findings, &mut verdict);
         }
         if on("denied") {
             denied_words(codes, note, findings, &mut verdict);
@@ -1532,6 +1539,64 @@ fn partial_readings(codes: &CodeSet, findings: &[Finding], verdict: &mut Verdict
             ));
         }
     }
+}
+
+/// I.A.12.a: two codes in an Excludes1 relation are never reported together. Where the
+/// words that state one all lie inside a longer statement of the other ("HIV" inside "HIV
+/// positive, asymptomatic": B20 and Z21), the note says the longer one; the shorter goes.
+fn excludes1_within(codes: &CodeSet, findings: &[Finding], verdict: &mut Verdict) {
+    for (i, a) in findings.iter().enumerate() {
+        if verdict.dropped[i].is_some()
+            || a.terms.is_empty()
+            || codes.get(a.code).system != System::Icd10cm
+        {
+            continue;
+        }
+        let fuller = findings.iter().enumerate().find(|(j, b)| {
+            *j != i
+                && verdict.dropped[*j].is_none()
+                && b.code != a.code
+                && codes.get(b.code).system == System::Icd10cm
+                && b.well_stated()
+                && (excludes1(codes, a.code, b.code) || excludes1(codes, b.code, a.code))
+                && a.terms.iter().all(|t| {
+                    b.terms.iter().any(|s| {
+                        s.sentence == t.sentence
+                            && s.coverage >= WELL_STATED
+                            && s.tokens.len() > t.tokens.len()
+                            && t.tokens.iter().all(|k| s.tokens.contains(k))
+                    })
+                })
+        });
+        if let Some((_, b)) = fuller {
+            let shown = codes.get(b.code).display();
+            verdict.dropped[i] = Some(rule(
+                "excludes1_within",
+                "I.A.12.a",
+                format!(
+                    "Excludes1 with {shown} {}, which the same words state in full",
+                    codes.get(b.code).title
+                ),
+                vec![shown],
+            ));
+        }
+    }
+}
+
+/// Does an Excludes1 note of `code` (or of an ancestor up to its category) name `other`?
+fn excludes1(codes: &CodeSet, code: CodeId, other: CodeId) -> bool {
+    let other_code = &codes.get(other).code;
+    std::iter::once(code)
+        .chain(codes.ancestors(code))
+        .filter(|&a| {
+            matches!(
+                codes.get(a).kind,
+                CodeKind::Code | CodeKind::SeventhCharacter
+            )
+        })
+        .filter_map(|a| codes.get(a).notes())
+        .flat_map(|n| n.excludes1.iter())
+        .any(|n| n.refs.iter().any(|r| r.covers(other_code)))
 }
 
 /// I.A.9.b, I.B.18: an "unspecified" (or "without complications") code is not reported
