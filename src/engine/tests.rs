@@ -160,6 +160,21 @@ fn a_supported_specific_code_leaves_no_unspecified_sibling() {
 }
 
 #[test]
+fn of_two_excludes1_codes_the_fuller_statement_is_reported() {
+    let text = "HIV positive, asymptomatic.";
+    let found = inpatient(text);
+    assert_top(&found, &["Z21"], 1);
+    assert_absent(&found, &["B20"]);
+    // The rule is what removes it: the word "HIV" alone reads as B20.
+    let options = SuggestOptions {
+        rules_off: vec!["excludes1_within".into()],
+        ..SuggestOptions::default()
+    };
+    let coding = engine().suggest(None, text, &options).expect("suggest");
+    assert!(coding.suggestions.iter().any(|s| s.code == "B20"));
+}
+
+#[test]
 fn a_history_of_a_condition_is_its_history_code() {
     let found = inpatient("History of colon cancer, resected 2019. No evidence of recurrence.");
     assert_top(&found, &["Z85.038"], 3);
