@@ -29,6 +29,7 @@ const CONFIRMED_ONLY: &str = include_str!("data/confirmed_only.tsv");
 const PREGNANCY: &str = include_str!("data/pregnancy.tsv");
 const NOT_TOGETHER: &str = include_str!("data/not_together.tsv");
 const ONLY_WITH: &str = include_str!("data/only_with.tsv");
+const PREGNANCY_WORDS: &str = include_str!("data/pregnancy_words.tsv");
 
 /// Words that state another cause for a linked condition ("CKD due to lupus nephritis"),
 /// which lifts the presumption of I.A.15 and I.C.9.a ("unless the documentation clearly
@@ -98,6 +99,10 @@ pub const RULES: &[(&str, &str)] = &[
     (
         "confirmed_only",
         "I.C.1.a.1, I.C.1.g.1.a, I.C.10.c: some conditions only when confirmed",
+    ),
+    (
+        "pregnancy_context",
+        "I.C.15.a: chapter 15 codes only where the note states a pregnancy",
     ),
     (
         "uncertain_outpatient",
@@ -206,7 +211,7 @@ struct IntegralSymptoms {
 }
 
 /// The guideline rules, resolved against one loaded code set.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Guidelines {
     links: Vec<PresumedLink>,
     /// Chapter 15 codes for conditions stated in a pregnancy note (I.C.15.a.1).
@@ -220,6 +225,8 @@ pub struct Guidelines {
     /// A code reported only beside an associated diagnosis (same row layout: `not_with`
     /// holds the diagnoses one of which must stand).
     only_with: Vec<NotTogether>,
+    /// Word beginnings that state a pregnancy, delivery or puerperium (I.C.15.a).
+    pregnancy_words: Vec<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -327,7 +334,11 @@ impl Guidelines {
                 })
                 .collect()
         };
+        let pregnancy_words = rows(PREGNANCY_WORDS)
+            .filter_map(|r| r.first().map(|w| w.to_lowercase()))
+            .collect();
         Guidelines {
+            pregnancy_words,
             not_together: pairs(NOT_TOGETHER),
             only_with: pairs(ONLY_WITH),
             links,
@@ -394,6 +405,23 @@ impl Guidelines {
                     format!("{label} is coded only when confirmed; code the signs and symptoms"),
                     Vec::new(),
                 ));
+            }
+        }
+        // I.C.15.a: chapter 15 is for the maternal record: its codes only where the note
+        // states a pregnancy, a delivery or the puerperium.
+        if on("pregnancy_context") && !self.states_pregnancy(note) {
+            for (i, f) in findings.iter().enumerate() {
+                if verdict.dropped[i].is_none() && cm(f) && codes.get(f.code).code.starts_with('O')
+                {
+                    verdict.dropped[i] = Some(rule(
+                        "pregnancy_context",
+                        "I.C.15.a",
+                        "a chapter 15 code, but the note states no pregnancy, delivery or \
+                         puerperium"
+                            .into(),
+                        Vec::new(),
+                    ));
+                }
             }
         }
         // IV.H: outpatient coding does not code uncertain diagnoses.
@@ -511,6 +539,19 @@ impl Guidelines {
 
     /// I.C.15.a.1: in a pregnancy note (weeks of gestation stated, the pregnancy not called
     /// incidental) a condition is reported by its chapter 15 code.
+    /// Does the note say a word that begins with one of the pregnancy words?
+    fn states_pregnancy(&self, note: &Note) -> bool {
+        let text = note.text.to_lowercase();
+        self.pregnancy_words.iter().any(|w| {
+            text.match_indices(w.as_str()).any(|(at, _)| {
+                !text[..at]
+                    .chars()
+                    .next_back()
+                    .is_some_and(char::is_alphanumeric)
+            })
+        })
+    }
+
     fn pregnancy_precedence(
         &self,
         codes: &CodeSet,

@@ -578,3 +578,23 @@ fn every_switchable_rule_is_listed_in_rules() {
         );
     }
 }
+
+#[test]
+fn a_chapter_15_code_needs_a_pregnancy_in_the_note() {
+    // O10.019 read from words of its title with no pregnancy stated (I.C.15.a).
+    let text = "Pre-existing essential hypertension, poorly controlled.";
+    let case = Case::new(text, &[("O10.019", "essential hypertension", Present)]);
+    assert!(case.reported(Inpatient).is_empty());
+    assert_eq!(
+        case.dropped_by("O10.019", Inpatient).map(|r| r.kind),
+        Some("pregnancy_context".to_string())
+    );
+    for text in [
+        "Pre-existing essential hypertension in pregnancy.",
+        "Pre-existing essential hypertension; G2P1, postpartum day 2.",
+        "Pre-existing essential hypertension, 3 days after C-section.",
+    ] {
+        let case = Case::new(text, &[("O10.019", "essential hypertension", Present)]);
+        assert_eq!(case.reported(Inpatient), ["O10.019"], "{text}");
+    }
+}
