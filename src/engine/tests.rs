@@ -154,6 +154,11 @@ fn a_supported_specific_code_leaves_no_unspecified_sibling() {
     let found = inpatient("COPD with acute exacerbation.");
     assert_top(&found, &["J44.1"], 1);
     assert_absent(&found, &["J44.9"]);
+    // The unspecified subcategory ("Acute pancreatitis, unspecified") is the condition's
+    // unspecified form beside its specified types.
+    let found = inpatient("Acute pancreatitis due to gallstones.");
+    assert_top(&found, &["K85.10"], 1);
+    assert_absent(&found, &["K85.90", "K85.9"]);
     let found = inpatient("Sepsis due to E. coli.");
     assert_top(&found, &["A41.51"], 1);
     assert_absent(&found, &["A41.9"]);

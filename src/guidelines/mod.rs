@@ -1704,14 +1704,13 @@ fn condition_of(codes: &CodeSet, id: CodeId) -> Option<CodeId> {
         .get(base)
         .parent
         .filter(|&p| codes.get(p).kind != CodeKind::Block)?;
-    // An "Unspecified ..." subcategory is the unspecified form of its parent's condition
-    // (O24.91 "Unspecified diabetes mellitus in pregnancy" under O24).
-    while codes
-        .get(condition)
-        .title
-        .to_ascii_lowercase()
-        .starts_with("unspecified")
-    {
+    // An "Unspecified ..." or "..., unspecified" subcategory is the unspecified form of its
+    // parent's condition (O24.91 "Unspecified diabetes mellitus in pregnancy" under O24;
+    // K85.9 "Acute pancreatitis, unspecified" under K85, beside K85.1 "Biliary ...").
+    while {
+        let title = codes.get(condition).title.to_ascii_lowercase();
+        title.starts_with("unspecified") || title.ends_with(", unspecified")
+    } {
         match codes
             .get(condition)
             .parent
