@@ -305,13 +305,34 @@ impl CodeSet {
                 .map(|&c| (unspecified_rank(self.get(c)), c))
                 .max_by_key(|(rank, c)| (*rank, std::cmp::Reverse(*c)));
             // Without an unspecified child the category stands for several distinct
-            // conditions: guessing one would overstate the evidence.
+            // conditions: guessing one would overstate the evidence. But of a "with X" /
+            // "without X" pair, "without" is what a note silent on X states (the Index's
+            // default: "Diabetes, type 1, with ketoacidosis E10.10", without coma).
             current = match best {
                 Some((rank, c)) if rank >= 2 || code.children.len() == 1 => c,
-                _ => return None,
+                _ => match self.without_of_pair(&code.children) {
+                    Some(c) => c,
+                    None => return None,
+                },
             };
         }
         None
+    }
+
+    /// Among `children`, the "... without X" code whose sibling reads "... with X" (and
+    /// which has no other sibling), if any.
+    fn without_of_pair(&self, children: &[CodeId]) -> Option<CodeId> {
+        let [a, b] = children else {
+            return None;
+        };
+        let title = |id: CodeId| self.get(id).title.to_ascii_lowercase();
+        [(*a, *b), (*b, *a)]
+            .into_iter()
+            .find_map(|(without, with)| {
+                let t = title(without);
+                (t.contains(" without ") && t.replacen(" without ", " with ", 1) == title(with))
+                    .then_some(without)
+            })
     }
 
     pub fn count(&self, system: System, billable_only: bool) -> usize {

@@ -266,3 +266,17 @@ fn bad_input_is_an_error_not_a_panic() {
     let huge = "a".repeat(MAX_NOTE_CHARS + 1);
     assert!(engine().suggest(None, &huge, &options).is_err());
 }
+
+#[test]
+fn a_category_with_a_with_without_pair_defaults_to_without() {
+    // E11.1 has only E11.10 "without coma" and E11.11 "with coma" (the Index: E11.10).
+    let codes = &engine().codes;
+    let category = codes.find("E11.1").expect("E11.1");
+    let default = codes
+        .default_billable(category)
+        .map(|id| codes.get(id).display());
+    assert_eq!(default.as_deref(), Some("E11.10"));
+    let found = inpatient("Type 2 diabetes with ketoacidosis.");
+    assert_top(&found, &["E11.10"], 1);
+    assert_absent(&found, &["E11.1", "E11.11", "E11.9"]);
+}

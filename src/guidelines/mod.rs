@@ -495,26 +495,36 @@ impl Guidelines {
         if on("residual") {
             self.residual_codes(codes, findings, &mut verdict);
         }
-        for (i, f) in findings.iter().enumerate() {
-            let code = codes.get(f.code);
-            if on("not_billable")
-                && verdict.dropped[i].is_none()
-                && !code.billable
-                && code.kind != CodeKind::Block
-            {
-                verdict.dropped[i] = Some(rule(
-                    "not_billable",
-                    "I.B.2",
-                    format!(
-                        "{} is a category, not a reportable code: the note must say which of \
-                         its codes applies",
-                        code.display()
-                    ),
-                    Vec::new(),
-                ));
+        // A reading dropped for a code that is itself gone stands again; a category never
+        // stands, restored or not, and a reading dropped for it stands again in turn. Each
+        // round drops or restores findings for good, so this ends.
+        loop {
+            restore_orphans(codes, findings, &mut verdict);
+            let mut dropped_any = false;
+            for (i, f) in findings.iter().enumerate() {
+                let code = codes.get(f.code);
+                if on("not_billable")
+                    && verdict.dropped[i].is_none()
+                    && !code.billable
+                    && code.kind != CodeKind::Block
+                {
+                    verdict.dropped[i] = Some(rule(
+                        "not_billable",
+                        "I.B.2",
+                        format!(
+                            "{} is a category, not a reportable code: the note must say which \
+                             of its codes applies",
+                            code.display()
+                        ),
+                        Vec::new(),
+                    ));
+                    dropped_any = true;
+                }
+            }
+            if !dropped_any {
+                break;
             }
         }
-        restore_orphans(codes, findings, &mut verdict);
         verdict
     }
 
