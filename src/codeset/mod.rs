@@ -310,10 +310,7 @@ impl CodeSet {
             // default: "Diabetes, type 1, with ketoacidosis E10.10", without coma).
             current = match best {
                 Some((rank, c)) if rank >= 2 || code.children.len() == 1 => c,
-                _ => match self.without_of_pair(&code.children) {
-                    Some(c) => c,
-                    None => return None,
-                },
+                _ => self.without_of_pair(&code.children)?,
             };
         }
         None
