@@ -140,6 +140,74 @@ pub struct Matcher {
     not_word: Option<u32>,
     /// Per vocabulary word: does some term's "without" clause have it?
     in_clause: Vec<bool>,
+    /// Per vocabulary word: is it what a title's disorder is "of" (see [`site_words`])?
+    site: Vec<bool>,
+    /// Per vocabulary word: a generic head ("disease", "disorder", "condition"), a filler
+    /// in matching.
+    generic_head: Vec<bool>,
+}
+
+/// Words naming where, not what: those after "Disorder(s) of", "Disease(s) of", "Injury
+/// of" ... in the ICD-10-CM titles ("bone", "muscle", "skin", "urinary", "artery"). A
+/// reading made of such words alone, lacking its term's condition word, says where but no
+/// condition ("bone" is not M89.9 "Disorder of bone, unspecified").
+fn site_words(codes: &CodeSet, index: &TermIndex) -> Vec<bool> {
+    const HEADS: &[&str] = &[
+        "disorder of ",
+        "disorders of ",
+        "disease of ",
+        "diseases of ",
+        "abnormality of ",
+        "abnormalities of ",
+        "anomaly of ",
+        "anomalies of ",
+        "malformation of ",
+        "malformations of ",
+        "deformity of ",
+        "lesion of ",
+        "injury of ",
+    ];
+    const STOPS: &[&str] = &[
+        "complicating",
+        "at",
+        "of",
+        "in",
+        "with",
+        "without",
+        "and",
+        "or",
+        "due",
+        "following",
+    ];
+    const NOT_SITES: &[&str] = &["unspecified", "other", "specified", "part", "site", "sites"];
+    let analyzer = index.analyzer();
+    let mut site = vec![false; index.side.vocabulary.len()];
+    for (_, code) in codes.iter().filter(|(_, c)| c.system == System::Icd10cm) {
+        let title = code.title.to_ascii_lowercase();
+        let title = title
+            .strip_prefix("other ")
+            .or_else(|| title.strip_prefix("unspecified "))
+            .unwrap_or(&title);
+        let Some(rest) = HEADS.iter().find_map(|h| title.strip_prefix(h)) else {
+            continue;
+        };
+        // Up to the first comma: "Disorder of bone, unspecified".
+        let rest = rest.split(',').next().unwrap_or(rest);
+        let rest = rest.strip_prefix("the ").unwrap_or(rest);
+        for word in rest
+            .split(|c: char| !c.is_alphanumeric())
+            .take_while(|w| !STOPS.contains(w))
+            .filter(|w| !w.is_empty() && !NOT_SITES.contains(w))
+        {
+            if let Some(&id) = analyzer
+                .word(word)
+                .and_then(|w| index.side.word_ids.get(&w))
+            {
+                site[id as usize] = true;
+            }
+        }
+    }
+    site
 }
 
 /// The words of a title's "without ..." clause, when silence in a note states it: a
@@ -314,6 +382,12 @@ impl Matcher {
             without_word,
             not_word,
             in_clause,
+            site: site_words(codes, index),
+            generic_head: side
+                .vocabulary
+                .iter()
+                .map(|w| matches!(w.as_str(), "diseas" | "disord" | "condit"))
+                .collect(),
         }
     }
 
@@ -510,6 +584,24 @@ impl Matcher {
                 .map(|&w| side.idf_of(w))
                 .fold(f32::INFINITY, f32::min);
             if missing_idf > lowest_idf {
+                return None;
+            }
+        }
+        // Only where, not what: site words alone state no condition, whether the term's
+        // missing word is a content word or its filler head ("disorder" of "Disorder of
+        // bone"; any generic head in the sentence will do: "bone disease").
+        if present.iter().all(|&w| self.site[w as usize]) {
+            let has_head = side.terms[t as usize]
+                .words
+                .iter()
+                .any(|&w| self.generic_head[w as usize]);
+            let head_said = range.clone().any(|i| {
+                token_words[i]
+                    .ids
+                    .iter()
+                    .any(|&w| self.generic_head[w as usize])
+            });
+            if present.len() < content.len() || (has_head && !head_said) {
                 return None;
             }
         }
