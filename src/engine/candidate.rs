@@ -29,9 +29,27 @@ impl Candidate {
         self.mentions.extend(other.mentions);
         self.sections.extend(other.sections);
         for r in other.rules {
-            if !self.rules.contains(&r) {
+            // Several readings of one past condition lead to one history code: one note
+            // says so, naming every condition code behind it.
+            let merged = HISTORY_NOTES.contains(&r.kind.as_str())
+                && self
+                    .rules
+                    .iter_mut()
+                    .find(|mine| mine.kind == r.kind)
+                    .map(|mine| {
+                        for code in &r.codes {
+                            if !mine.codes.contains(code) {
+                                mine.codes.push(code.clone());
+                            }
+                        }
+                    })
+                    .is_some();
+            if !merged && !self.rules.contains(&r) {
                 self.rules.push(r);
             }
         }
     }
 }
+
+/// Rule notes of the history codes, one per candidate (see [`Candidate::merge`]).
+const HISTORY_NOTES: [&str; 2] = ["history_of", "family_history_of"];

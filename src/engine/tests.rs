@@ -181,9 +181,24 @@ fn of_two_excludes1_codes_the_fuller_statement_is_reported() {
 
 #[test]
 fn a_history_of_a_condition_is_its_history_code() {
-    let found = inpatient("History of colon cancer, resected 2019. No evidence of recurrence.");
+    let text = "History of colon cancer, resected 2019. No evidence of recurrence.";
+    let found = inpatient(text);
     assert_top(&found, &["Z85.038"], 3);
     assert_absent(&found, &["C18"]);
+    // One note says why, however many readings of the words led to the history code.
+    let coding = coding(
+        "History of colon cancer and of cancer of the colon.",
+        Setting::Inpatient,
+    );
+    let z85 = coding.suggestions.iter().find(|s| s.code == "Z85.038");
+    let notes: Vec<&RuleNote> = z85
+        .expect("Z85.038")
+        .rules
+        .iter()
+        .filter(|r| r.kind == "history_of")
+        .collect();
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(notes[0].codes.iter().any(|c| c.starts_with("C18")));
 }
 
 #[test]
