@@ -22,20 +22,12 @@ pub fn apply(codes: &CodeSet, inputs: &[RuleInput]) -> (Vec<Vec<RuleNote>>, Vec<
         if codes.get(a.code).system != System::Icd10cm {
             continue;
         }
-        let excludes: Vec<&TabularNote> = scope(codes, a.code)
-            .filter_map(|id| codes.get(id).notes())
-            .flat_map(|n| n.excludes1.iter())
-            .collect();
         for (j, b) in inputs.iter().enumerate() {
             if i == j || codes.get(b.code).system != System::Icd10cm {
                 continue;
             }
-            let b_code = &codes.get(b.code).code;
-            if let Some(note) = excludes
-                .iter()
-                .find(|n| n.refs.iter().any(|r| r.covers(b_code)))
-            {
-                let shown = display_code(b_code, System::Icd10cm);
+            if let Some(note) = excludes1_note(codes, a.code, b.code) {
+                let shown = codes.get(b.code).display();
                 notes[i].push(RuleNote {
                     kind: "excludes1".into(),
                     message: format!(
@@ -109,6 +101,15 @@ pub fn apply(codes: &CodeSet, inputs: &[RuleInput]) -> (Vec<Vec<RuleNote>>, Vec<
 
 /// The code and its ancestors up to the category (chapter and block notes are too broad to
 /// act on automatically).
+/// The Excludes1 note of `code` (or of an ancestor up to its category) that names `other`.
+pub fn excludes1_note(codes: &CodeSet, code: CodeId, other: CodeId) -> Option<&TabularNote> {
+    let other_code = &codes.get(other).code;
+    scope(codes, code)
+        .filter_map(|id| codes.get(id).notes())
+        .flat_map(|n| n.excludes1.iter())
+        .find(|n| n.refs.iter().any(|r| r.covers(other_code)))
+}
+
 fn scope(codes: &CodeSet, id: CodeId) -> impl Iterator<Item = CodeId> + '_ {
     std::iter::once(id)
         .chain(codes.ancestors(id))

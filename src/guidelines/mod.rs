@@ -58,6 +58,11 @@ pub struct TermSpan {
 }
 
 impl TermSpan {
+    /// Every word of this span stands in `other`, in the same sentence.
+    fn within(&self, other: &TermSpan) -> bool {
+        self.sentence == other.sentence && self.tokens.iter().all(|k| other.tokens.contains(k))
+    }
+
     fn first(&self) -> usize {
         self.tokens.first().copied().unwrap_or(0)
     }
@@ -227,6 +232,8 @@ pub struct Guidelines {
     only_with: Vec<NotTogether>,
     /// Word beginnings that state a pregnancy, delivery or puerperium (I.C.15.a).
     pregnancy_words: Vec<String>,
+    /// Built once: `stated_axis` analyses titles and the note's words with it.
+    analyzer: crate::index::Analyzer,
 }
 
 #[derive(Clone, Debug)]
@@ -339,6 +346,7 @@ impl Guidelines {
             .collect();
         Guidelines {
             pregnancy_words,
+            analyzer: crate::index::Analyzer::new(),
             not_together: pairs(NOT_TOGETHER),
             only_with: pairs(ONLY_WITH),
             links,
@@ -409,10 +417,13 @@ impl Guidelines {
         }
         // I.C.15.a: chapter 15 is for the maternal record: its codes only where the note
         // states a pregnancy, a delivery or the puerperium.
-        if on("pregnancy_context") && !self.states_pregnancy(note) {
+        let chapter_15 = |f: &Finding| cm(f) && codes.get(f.code).code.starts_with('O');
+        if on("pregnancy_context")
+            && findings.iter().any(chapter_15)
+            && !self.states_pregnancy(note)
+        {
             for (i, f) in findings.iter().enumerate() {
-                if verdict.dropped[i].is_none() && cm(f) && codes.get(f.code).code.starts_with('O')
-                {
+                if verdict.dropped[i].is_none() && chapter_15(f) {
                     verdict.dropped[i] = Some(rule(
                         "pregnancy_context",
                         "I.C.15.a",
@@ -490,7 +501,7 @@ impl Guidelines {
         // Last of the rules that choose among a condition's codes: the unspecified code it
         // refines has already stood every rule above.
         if on("stated_axis") {
-            stated_axis(codes, note, findings, &mut verdict);
+            stated_axis(&self.analyzer, codes, note, findings, &mut verdict);
         }
         if on("residual") {
             self.residual_codes(codes, findings, &mut verdict);
@@ -946,8 +957,13 @@ fn names_no_axis(word: &str) -> bool {
 /// breast, upper outer quadrant": C50.411, not C50.911 "... unspecified site ..."). The
 /// specific code must keep every word of the unspecified one that names an axis (a side,
 /// an organism), and one code alone must fit.
-fn stated_axis(codes: &CodeSet, note: &Note, findings: &[Finding], verdict: &mut Verdict) {
-    let analyzer = crate::index::Analyzer::new();
+fn stated_axis(
+    analyzer: &crate::index::Analyzer,
+    codes: &CodeSet,
+    note: &Note,
+    findings: &[Finding],
+    verdict: &mut Verdict,
+) {
     let title_words = |id: CodeId| -> Vec<String> { analyzer.words(&codes.get(id).title) };
     for (i, f) in findings.iter().enumerate() {
         let code = codes.get(f.code);
@@ -1560,14 +1576,13 @@ fn partial_readings(codes: &CodeSet, findings: &[Finding], verdict: &mut Verdict
                 && !asks_for(codes, b.code, a.code)
                 && a.terms.iter().all(|t| {
                     b.terms.iter().any(|s| {
-                        s.sentence == t.sentence
+                        t.within(s)
                             && s.coverage >= WELL_STATED
                             // The same words read as less of `a`'s term than of `b`'s
                             // ("hypertension": all of I10, part of I1A.0 "Resistant
                             // hypertension").
                             && (t.coverage < WELL_STATED
                                 || s.coverage >= t.coverage + PARTIAL_MARGIN)
-                            && t.tokens.iter().all(|k| s.tokens.contains(k))
                     })
                 })
                 && explained_inferences(a, b)
@@ -1609,13 +1624,11 @@ fn excludes1_within(codes: &CodeSet, findings: &[Finding], verdict: &mut Verdict
                 && b.code != a.code
                 && codes.get(b.code).system == System::Icd10cm
                 && b.well_stated()
-                && (excludes1(codes, a.code, b.code) || excludes1(codes, b.code, a.code))
+                && (crate::rules::excludes1_note(codes, a.code, b.code).is_some()
+                    || crate::rules::excludes1_note(codes, b.code, a.code).is_some())
                 && a.terms.iter().all(|t| {
                     b.terms.iter().any(|s| {
-                        s.sentence == t.sentence
-                            && s.coverage >= WELL_STATED
-                            && s.tokens.len() > t.tokens.len()
-                            && t.tokens.iter().all(|k| s.tokens.contains(k))
+                        t.within(s) && s.coverage >= WELL_STATED && s.tokens.len() > t.tokens.len()
                     })
                 })
         });
@@ -1632,22 +1645,6 @@ fn excludes1_within(codes: &CodeSet, findings: &[Finding], verdict: &mut Verdict
             ));
         }
     }
-}
-
-/// Does an Excludes1 note of `code` (or of an ancestor up to its category) name `other`?
-fn excludes1(codes: &CodeSet, code: CodeId, other: CodeId) -> bool {
-    let other_code = &codes.get(other).code;
-    std::iter::once(code)
-        .chain(codes.ancestors(code))
-        .filter(|&a| {
-            matches!(
-                codes.get(a).kind,
-                CodeKind::Code | CodeKind::SeventhCharacter
-            )
-        })
-        .filter_map(|a| codes.get(a).notes())
-        .flat_map(|n| n.excludes1.iter())
-        .any(|n| n.refs.iter().any(|r| r.covers(other_code)))
 }
 
 /// I.A.9.b, I.B.18: an "unspecified" (or "without complications") code is not reported

@@ -176,8 +176,15 @@ pub fn clinical_analyzer() -> TextAnalyzer {
 }
 
 /// Thread-safe front to the analyzer (tantivy's needs `&mut` to run).
+#[derive(Clone)]
 pub struct Analyzer {
     proto: TextAnalyzer,
+}
+
+impl std::fmt::Debug for Analyzer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Analyzer(clinical)")
+    }
 }
 
 impl Default for Analyzer {
