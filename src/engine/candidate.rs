@@ -42,6 +42,8 @@ impl Candidate {
                                 mine.codes.push(code.clone());
                             }
                         }
+                        // In code order, whatever order the readings merged in.
+                        mine.codes.sort();
                     })
                     .is_some();
             if !merged && !self.rules.contains(&r) {
