@@ -47,6 +47,9 @@ impl Engine {
                 let mentions: Vec<Mention> = parts
                     .clone()
                     .flat_map(|c| c.mentions.iter().filter(|m| m.is_term()).cloned())
+                    .chain(a.said.iter().map(|span| {
+                        Mention::stated(a.code, span.tokens.clone(), span.sentence, note)
+                    }))
                     .collect();
                 Candidate {
                     code: a.code,
@@ -119,5 +122,6 @@ pub(super) fn span_of_mention(m: &Mention) -> TermSpan {
         tokens: m.tokens.clone(),
         coverage: m.coverage,
         words: m.words,
+        placed: m.term != crate::candidates::NOT_AN_INDEX_TERM,
     }
 }

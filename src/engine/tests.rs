@@ -134,6 +134,56 @@ fn hypertension_and_heart_failure_are_presumed_linked() {
 }
 
 #[test]
+fn coronary_artery_disease_and_angina_are_one_combination_code() {
+    let found = inpatient("Coronary artery disease. Stable angina.");
+    assert_top(&found, &["I25.118"], 1);
+    // Neither part, nor the unspecified angina its words also read.
+    assert_absent(&found, &["I25.10", "I20.89", "I20.9"]);
+    let found = inpatient("CAD of native coronary arteries with unstable angina.");
+    assert_top(&found, &["I25.110"], 1);
+    assert_absent(&found, &["I25.10", "I20.0", "I20.9"]);
+}
+
+#[test]
+fn a_status_phrase_does_not_swallow_the_disease_before_it() {
+    let found = inpatient("CAD s/p CABG 2018. No angina.");
+    assert_top(&found, &["I25.10", "Z95.1"], 2);
+    assert_absent(&found, &["I25.11", "I20"]);
+}
+
+#[test]
+fn copd_with_a_lower_respiratory_infection_adds_j44_0_and_keeps_the_infection() {
+    let found = inpatient("COPD with acute bronchitis.");
+    assert_top(&found, &["J44.0", "J20.9"], 2);
+    assert_absent(&found, &["J44.9"]);
+}
+
+#[test]
+fn cholecystitis_with_gallstones_is_the_calculus_combination() {
+    let found = inpatient("Acute cholecystitis with cholelithiasis, no obstruction.");
+    assert_top(&found, &["K80.00"], 1);
+    assert_absent(&found, &["K81.0", "K80.10", "K80.01", "K80.2"]);
+}
+
+#[test]
+fn poorly_controlled_diabetes_is_diabetes_with_hyperglycemia() {
+    let coding = coding("DM2, poorly controlled, A1c 10.2%.", Setting::Outpatient);
+    let top = &coding.suggestions[0];
+    assert_eq!(top.code, "E11.65");
+    // The qualifier is evidence beside the diabetes.
+    let texts: Vec<&str> = top.evidence.iter().map(|e| e.text.as_str()).collect();
+    assert!(texts.contains(&"poorly controlled"), "{texts:?}");
+    assert_absent(
+        &codes("DM2, poorly controlled.", Setting::Outpatient),
+        &["E11.9"],
+    );
+    // Denied, the qualifier says nothing.
+    let found = inpatient("Type 2 diabetes, not poorly controlled.");
+    assert_top(&found, &["E11.9"], 1);
+    assert_absent(&found, &["E11.65"]);
+}
+
+#[test]
 fn abbreviations_give_the_default_codes() {
     let found = inpatient("Pt with DM2, HTN, HLD and GERD.");
     assert_top(&found, &["E11.9", "I10", "E78.5", "K21.9"], 4);

@@ -55,6 +55,10 @@ pub struct TermSpan {
     pub coverage: f32,
     /// Content words of the term found.
     pub words: usize,
+    /// Words of an index term, each placed on its nearest occurrence, so the phrase's own
+    /// word may stand just before the span ("Pneumonia due to Klebsiella pneumoniae"); a
+    /// phrase recognised whole (a status, a drug, a procedure statement) holds its words.
+    pub placed: bool,
 }
 
 impl TermSpan {
@@ -186,6 +190,8 @@ const WELL_STATED: f32 = 0.8;
 pub struct Addition {
     pub code: CodeId,
     pub from: Vec<usize>,
+    /// Where the row's qualifying phrases stand ("poorly controlled"): evidence too.
+    pub said: Vec<TermSpan>,
     pub rule: RuleNote,
 }
 
@@ -203,9 +209,72 @@ pub struct Verdict {
 struct PresumedLink {
     id: String,
     section: String,
-    when: Vec<Vec<CodePattern>>,
+    when: Vec<LinkGroup>,
     code: CodeId,
     replaces: Vec<CodePattern>,
+}
+
+/// One condition of a link: a finding of one of `codes`, or (a qualifier the Alphabetic
+/// Index sends to a combination code: diabetes "poorly controlled") one of `phrases` said
+/// in a sentence that states the row's first condition.
+#[derive(Clone, Debug, Default)]
+struct LinkGroup {
+    codes: Vec<CodePattern>,
+    /// Lower-case words of each phrase.
+    phrases: Vec<Vec<String>>,
+}
+
+impl LinkGroup {
+    fn parse(field: &str, codes: &CodeSet) -> LinkGroup {
+        let mut group = LinkGroup::default();
+        for item in field.split('|').map(str::trim).filter(|p| !p.is_empty()) {
+            match item.strip_prefix('"').and_then(|p| p.strip_suffix('"')) {
+                Some(phrase) => group
+                    .phrases
+                    .push(phrase.split_whitespace().map(str::to_lowercase).collect()),
+                None => {
+                    let pattern = CodePattern::parse(item);
+                    if pattern.exists_in(codes) {
+                        group.codes.push(pattern);
+                    }
+                }
+            }
+        }
+        group
+    }
+
+    /// The phrase of this group said, not denied, in a sentence where `base` is stated:
+    /// the phrase and where it stands.
+    fn phrase_said(&self, note: &Note, base: &Finding) -> Option<(String, TermSpan)> {
+        base.terms.iter().find_map(|t| {
+            let sentence = note.sentences.get(t.sentence)?;
+            // (token index, word) of the sentence's words, punctuation left out.
+            let words: Vec<(usize, &str)> = sentence
+                .tokens
+                .clone()
+                .filter_map(|k| {
+                    let norm = note.tokens.get(k)?.norm.as_str();
+                    norm.chars().any(char::is_alphanumeric).then_some((k, norm))
+                })
+                .collect();
+            self.phrases.iter().find_map(|p| {
+                let at = words
+                    .windows(p.len())
+                    .position(|w| w.iter().zip(p).all(|((_, a), b)| *a == b.as_str()))?;
+                let denied = at
+                    .checked_sub(1)
+                    .is_some_and(|k| matches!(words[k].1, "not" | "no" | "never"));
+                let span = TermSpan {
+                    sentence: t.sentence,
+                    tokens: words[at..at + p.len()].iter().map(|&(k, _)| k).collect(),
+                    coverage: 1.0,
+                    words: p.len(),
+                    placed: false,
+                };
+                (!denied).then(|| (p.join(" "), span))
+            })
+        })
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -255,18 +324,22 @@ fn rows(data: &str) -> impl Iterator<Item = Vec<&str>> {
 /// Rows of linked conditions (`id, section, when, code, replaces`); rows naming codes absent
 /// from `codes` are left out.
 fn link_rows(data: &str, codes: &CodeSet) -> Vec<PresumedLink> {
-    let known = |p: &CodePattern| p.exists_in(codes);
     rows(data)
         .filter_map(|r| {
             let [id, section, when, code, ..] = r.as_slice() else {
                 return None;
             };
             let code = codes.find(code).filter(|&c| codes.get(c).billable)?;
-            let when: Vec<Vec<CodePattern>> = when
+            let when: Vec<LinkGroup> = when
                 .split(" + ")
-                .map(|g| patterns(g).into_iter().filter(known).collect::<Vec<_>>())
+                .map(|g| LinkGroup::parse(g, codes))
                 .collect();
-            if when.iter().any(Vec::is_empty) {
+            // The first condition is a finding: a phrase qualifies a stated condition.
+            if when.first().is_none_or(|g| g.codes.is_empty())
+                || when
+                    .iter()
+                    .any(|g| g.codes.is_empty() && g.phrases.is_empty())
+            {
                 return None;
             }
             Some(PresumedLink {
@@ -479,6 +552,10 @@ impl Guidelines {
         }
         if on("combination") {
             combination_parts(codes, findings, &mut verdict);
+        }
+        // Again, now that combination codes stand for their parts' words.
+        if on("excludes1_within") {
+            excludes1_within(codes, findings, &mut verdict);
         }
         if on("trimester") {
             trimester(codes, note, findings, &mut verdict);
@@ -775,16 +852,26 @@ impl LinkContext<'_> {
             };
             // One finding per group, the first in note order.
             let mut chosen: Vec<usize> = Vec::new();
-            for group in &link.when {
+            let mut said: Vec<(String, TermSpan)> = Vec::new();
+            let complete = link.when.iter().all(|group| {
                 let hit = (0..findings.len())
                     .filter(|&i| usable(i) && !chosen.contains(&i))
-                    .find(|&i| group.iter().any(|p| p.matches(codes, findings[i].code)));
-                match hit {
-                    Some(i) => chosen.push(i),
-                    None => break,
+                    .find(|&i| {
+                        group
+                            .codes
+                            .iter()
+                            .any(|p| p.matches(codes, findings[i].code))
+                    });
+                if let Some(i) = hit {
+                    chosen.push(i);
+                    return true;
                 }
-            }
-            if chosen.len() < link.when.len() {
+                let phrase = chosen
+                    .first()
+                    .and_then(|&base| group.phrase_said(self.note, &findings[base]));
+                phrase.map(|p| said.push(p)).is_some()
+            });
+            if !complete {
                 continue;
             }
             let base = chosen[0];
@@ -800,13 +887,18 @@ impl LinkContext<'_> {
                 .iter()
                 .map(|&i| codes.get(findings[i].code).display())
                 .collect();
+            let named: Vec<String> = parts
+                .iter()
+                .cloned()
+                .chain(said.iter().map(|(p, _)| format!("\"{p}\"")))
+                .collect();
             let (kind, message, from) = match pregnancy {
                 None => (
                     "presumed_link",
                     format!(
                         "{} with {}: the guidelines presume the link ({}); reported as {} {}",
-                        parts[0],
-                        parts[1..].join(" and "),
+                        named[0],
+                        named[1..].join(" and "),
                         link.id,
                         combination.display(),
                         combination.title
@@ -817,7 +909,7 @@ impl LinkContext<'_> {
                     "pregnancy",
                     format!(
                         "{} in a pregnancy ({}): chapter 15 codes come first; reported as {} {}",
-                        parts.join(" and "),
+                        named.join(" and "),
                         codes.get(findings[p].code).display(),
                         combination.display(),
                         combination.title
@@ -828,6 +920,7 @@ impl LinkContext<'_> {
             verdict.added.push(Addition {
                 code: link.code,
                 from,
+                said: said.into_iter().map(|(_, span)| span).collect(),
                 rule: rule(kind, &link.section, message, parts.clone()),
             });
             // Parts the combination says in full are not reported beside it, unless its
@@ -1095,6 +1188,7 @@ fn replace_by_stated_sibling(
     verdict.added.push(Addition {
         code: to,
         from: vec![i],
+        said: Vec::new(),
         rule: rule(
             kind,
             section,
@@ -1387,7 +1481,7 @@ fn container_of(
                             && s.compact()
                             && s.coverage >= 0.8
                             && (s.words > t.words || t.words == 0)
-                            && s.first() <= t.first() + 1
+                            && (s.first() <= t.first() || (s.placed && s.first() == t.first() + 1))
                             && t.last() <= s.last()
                     })
                 })
@@ -1611,6 +1705,24 @@ fn partial_readings(codes: &CodeSet, findings: &[Finding], verdict: &mut Verdict
 /// words that state one all lie inside a longer statement of the other ("HIV" inside "HIV
 /// positive, asymptomatic": B20 and Z21), the note says the longer one; the shorter goes.
 fn excludes1_within(codes: &CodeSet, findings: &[Finding], verdict: &mut Verdict) {
+    // The fuller statements: kept findings stated in full, and combination codes, whose
+    // words are their parts' ("stable angina" of I25.118 holds the "angina" of I20.9).
+    let fuller: Vec<(CodeId, Vec<&TermSpan>)> = findings
+        .iter()
+        .enumerate()
+        .filter(|(j, b)| verdict.dropped[*j].is_none() && b.well_stated())
+        .map(|(_, b)| (b.code, b.terms.iter().collect()))
+        .chain(verdict.added.iter().map(|a| {
+            let terms = a
+                .from
+                .iter()
+                .filter_map(|&k| findings.get(k))
+                .flat_map(|f| f.terms.iter())
+                .collect();
+            (a.code, terms)
+        }))
+        .filter(|(code, _)| codes.get(*code).system == System::Icd10cm)
+        .collect();
     for (i, a) in findings.iter().enumerate() {
         if verdict.dropped[i].is_some()
             || a.terms.is_empty()
@@ -1618,28 +1730,24 @@ fn excludes1_within(codes: &CodeSet, findings: &[Finding], verdict: &mut Verdict
         {
             continue;
         }
-        let fuller = findings.iter().enumerate().find(|(j, b)| {
-            *j != i
-                && verdict.dropped[*j].is_none()
-                && b.code != a.code
-                && codes.get(b.code).system == System::Icd10cm
-                && b.well_stated()
-                && (crate::rules::excludes1_note(codes, a.code, b.code).is_some()
-                    || crate::rules::excludes1_note(codes, b.code, a.code).is_some())
+        let found = fuller.iter().find(|(code, terms)| {
+            *code != a.code
+                && (crate::rules::excludes1_note(codes, a.code, *code).is_some()
+                    || crate::rules::excludes1_note(codes, *code, a.code).is_some())
                 && a.terms.iter().all(|t| {
-                    b.terms.iter().any(|s| {
+                    terms.iter().any(|s| {
                         t.within(s) && s.coverage >= WELL_STATED && s.tokens.len() > t.tokens.len()
                     })
                 })
         });
-        if let Some((_, b)) = fuller {
-            let shown = codes.get(b.code).display();
+        if let Some(&(code, _)) = found {
+            let shown = codes.get(code).display();
             verdict.dropped[i] = Some(rule(
                 "excludes1_within",
                 "I.A.12.a",
                 format!(
                     "Excludes1 with {shown} {}, which the same words state in full",
-                    codes.get(b.code).title
+                    codes.get(code).title
                 ),
                 vec![shown],
             ));
@@ -1653,7 +1761,12 @@ fn unspecified_siblings(codes: &CodeSet, findings: &[Finding], verdict: &mut Ver
     let specific: Vec<CodeId> = findings
         .iter()
         .enumerate()
-        .filter(|(i, f)| verdict.dropped[*i].is_none() && f.well_stated())
+        // A specific code a combination took in is still stated ("stable angina" in
+        // I25.118): its unspecified sibling (I20.9 "Angina pectoris, unspecified") is not.
+        .filter(|(i, f)| {
+            (verdict.dropped[*i].is_none() || verdict.added.iter().any(|a| a.from.contains(i)))
+                && f.well_stated()
+        })
         .map(|(_, f)| f.code)
         .chain(verdict.added.iter().map(|a| a.code))
         .collect();

@@ -228,6 +228,7 @@ fn span_of(note: &Note, words: &str) -> TermSpan {
         words: wanted.len(),
         tokens,
         coverage: 1.0,
+        placed: true,
     }
 }
 
