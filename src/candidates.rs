@@ -247,21 +247,64 @@ fn title_clause(title: &str, index: &TermIndex) -> Vec<u32> {
 /// Categories (3-character codes) with a billable code that is "unspecified" and says
 /// nothing with or without (M06.9 "Rheumatoid arthritis, unspecified" beside M06.0- "... without
 /// rheumatoid factor"): there a "without" clause is a finding the note must state, not a
-/// default.
+/// default. The code must be unspecified as to the category's condition: each code between
+/// it and the category is unspecified too (M75.90 under M75.9 "Shoulder lesion,
+/// unspecified"), whereas E10.A0 "Type 1 diabetes mellitus, presymptomatic, unspecified" is
+/// a presymptomatic diabetes, and E10.649 "... with hypoglycemia without coma" keeps its
+/// default clause ("no coma"). See also [`unspecified_beside`].
 fn categories_with_unspecified(codes: &CodeSet) -> HashSet<CodeId> {
     codes
         .iter()
-        .filter(|(_, c)| c.billable && c.system == System::Icd10cm)
-        .filter(|(_, c)| {
-            let title = c.title.to_ascii_lowercase();
-            let words: Vec<&str> = title.split(|c: char| !c.is_alphanumeric()).collect();
-            words.contains(&"unspecified")
-                && !words
-                    .iter()
-                    .any(|w| matches!(*w, "with" | "without" | "not"))
+        .filter(|(_, c)| c.billable && c.system == System::Icd10cm && plain_unspecified(c))
+        .filter_map(|(id, _)| {
+            let category = category_of(codes, id)?;
+            codes
+                .ancestors(id)
+                .take_while(|&a| a != category)
+                .all(|a| plain_unspecified(codes.get(a)))
+                .then_some(category)
         })
-        .filter_map(|(id, _)| category_of(codes, id))
         .collect()
+}
+
+/// "Unspecified", and nothing with or without.
+fn plain_unspecified(code: &crate::codeset::Code) -> bool {
+    let title = code.title.to_ascii_lowercase();
+    let words: Vec<&str> = title.split(|c: char| !c.is_alphanumeric()).collect();
+    words.contains(&"unspecified")
+        && !words
+            .iter()
+            .any(|w| matches!(*w, "with" | "without" | "not"))
+}
+
+/// A reportable plain unspecified code beside `id` or beside one of its ancestors below the
+/// category (R11.10 "Vomiting, unspecified" beside R11.11 "Vomiting without nausea": the
+/// Index's "Vomiting" is R11.10, so "without nausea" is a finding, not the default).
+fn unspecified_beside(codes: &CodeSet, id: CodeId) -> bool {
+    let reportable = |k: CodeId| {
+        let c = codes.get(k);
+        c.billable
+            || c.children
+                .iter()
+                .any(|&g| codes.get(g).kind == CodeKind::SeventhCharacter)
+    };
+    let mut node = id;
+    while let Some(parent) = codes.get(node).parent {
+        let p = codes.get(parent);
+        if p.kind != CodeKind::Code || p.code.len() <= 3 {
+            break;
+        }
+        if p.children.iter().any(|&c| {
+            c != node
+                && codes.get(c).kind == CodeKind::Code
+                && reportable(c)
+                && plain_unspecified(codes.get(c))
+        }) {
+            return true;
+        }
+        node = parent;
+    }
+    false
 }
 
 fn category_of(codes: &CodeSet, id: CodeId) -> Option<CodeId> {
@@ -337,7 +380,8 @@ impl Matcher {
                         let code = codes.get(term.code);
                         let default = code.system == System::Icd10cm
                             && category_of(codes, term.code)
-                                .is_none_or(|c| !with_unspecified.contains(&c));
+                                .is_none_or(|c| !with_unspecified.contains(&c))
+                            && !unspecified_beside(codes, term.code);
                         if default {
                             title_clause(&code.title, index)
                         } else {

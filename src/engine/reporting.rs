@@ -72,7 +72,7 @@ impl Engine {
                     if let Some(by) = rule.codes.first().filter(|_| {
                         !matches!(
                             rule.kind.as_str(),
-                            "laterality" | "trimester" | "diabetes_control"
+                            "laterality" | "trimester" | "diabetes_control" | "diabetes_type"
                         )
                     }) {
                         told.push((

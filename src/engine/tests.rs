@@ -184,6 +184,21 @@ fn poorly_controlled_diabetes_is_diabetes_with_hyperglycemia() {
 }
 
 #[test]
+fn diabetes_of_no_stated_type_is_type_2_and_a_stated_type_is_kept() {
+    let found = codes("Diabetes mellitus, on metformin.", Setting::Outpatient);
+    assert_top(&found, &["E11.9"], 2);
+    assert_absent(&found, &["E13", "E10"]);
+}
+
+#[test]
+fn a_denied_word_removes_its_reading_without_bringing_back_weaker_ones() {
+    let found = inpatient("Type 2 diabetic admitted with hypoglycemia, no coma.");
+    assert_top(&found, &["E11.649"], 1);
+    // "with coma" is denied; the readings its words made redundant stay so.
+    assert_absent(&found, &["E11.641", "E11.9", "E13"]);
+}
+
+#[test]
 fn abbreviations_give_the_default_codes() {
     let found = inpatient("Pt with DM2, HTN, HLD and GERD.");
     assert_top(&found, &["E11.9", "I10", "E78.5", "K21.9"], 4);

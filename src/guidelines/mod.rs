@@ -30,6 +30,7 @@ const PREGNANCY: &str = include_str!("data/pregnancy.tsv");
 const NOT_TOGETHER: &str = include_str!("data/not_together.tsv");
 const ONLY_WITH: &str = include_str!("data/only_with.tsv");
 const PREGNANCY_WORDS: &str = include_str!("data/pregnancy_words.tsv");
+const DIABETES_TYPE: &str = include_str!("data/diabetes_type.tsv");
 
 /// Words that state another cause for a linked condition ("CKD due to lupus nephritis"),
 /// which lifts the presumption of I.A.15 and I.C.9.a ("unless the documentation clearly
@@ -118,6 +119,10 @@ pub const RULES: &[(&str, &str)] = &[
         "IV.H: no uncertain diagnosis in the outpatient setting",
     ),
     (
+        "denied",
+        "I.B.1: a code whose title states what the note denies (\"no gangrene\")",
+    ),
+    (
         "same_words",
         "I.A.9.a: an \"other\"/manifestation code on the same words as a named code",
     ),
@@ -128,10 +133,6 @@ pub const RULES: &[(&str, &str)] = &[
     (
         "excludes1_within",
         "I.A.12.a: of two Excludes1 codes, not the one read from words inside the other's",
-    ),
-    (
-        "denied",
-        "I.B.1: a code whose title states what the note denies (\"no gangrene\")",
     ),
     ("laterality", "I.B.13: the side the note states"),
     (
@@ -176,6 +177,10 @@ pub const RULES: &[(&str, &str)] = &[
         "I.C.18: residual codes (R69 ...) beside a stated diagnosis",
     ),
     ("not_billable", "I.B.2: categories are never reported"),
+    (
+        "diabetes_type",
+        "I.C.4.a.2: the type of diabetes the note states, type 2 by default",
+    ),
 ];
 
 /// How much more of its term another code's reading of the same words must cover for a
@@ -301,6 +306,8 @@ pub struct Guidelines {
     only_with: Vec<NotTogether>,
     /// Word beginnings that state a pregnancy, delivery or puerperium (I.C.15.a).
     pregnancy_words: Vec<String>,
+    /// (category, phrases as word lists) naming the type of diabetes (I.C.4.a.2).
+    diabetes_types: Vec<(String, Vec<Vec<String>>)>,
     /// Built once: `stated_axis` analyses titles and the note's words with it.
     analyzer: crate::index::Analyzer,
 }
@@ -417,8 +424,22 @@ impl Guidelines {
         let pregnancy_words = rows(PREGNANCY_WORDS)
             .filter_map(|r| r.first().map(|w| w.to_lowercase()))
             .collect();
+        let diabetes_types = rows(DIABETES_TYPE)
+            .filter_map(|r| {
+                let [category, phrases, ..] = r.as_slice() else {
+                    return None;
+                };
+                let phrases = phrases
+                    .split('|')
+                    .map(|p| p.split_whitespace().map(str::to_string).collect::<Vec<_>>())
+                    .filter(|p| !p.is_empty())
+                    .collect();
+                Some((category.to_string(), phrases))
+            })
+            .collect();
         Guidelines {
             pregnancy_words,
+            diabetes_types,
             analyzer: crate::index::Analyzer::new(),
             not_together: pairs(NOT_TOGETHER),
             only_with: pairs(ONLY_WITH),
@@ -529,6 +550,11 @@ impl Guidelines {
 
         // Readings of the note's words that another code states better go first, so that
         // the side or trimester is given to the codes that stay.
+        // What the note denies goes first: a denied reading makes no other redundant (a
+        // reading dropped for it would stand again once it is gone).
+        if on("denied") {
+            denied_words(codes, note, findings, &mut verdict);
+        }
         if on("same_words") {
             same_words_better_code(codes, findings, &mut verdict);
         }
@@ -537,9 +563,6 @@ impl Guidelines {
         }
         if on("excludes1_within") {
             excludes1_within(codes, findings, &mut verdict);
-        }
-        if on("denied") {
-            denied_words(codes, note, findings, &mut verdict);
         }
         if on("laterality") {
             laterality(codes, note, findings, &mut verdict);
@@ -613,6 +636,10 @@ impl Guidelines {
                 break;
             }
         }
+        // Last: only the type of the readings that stay is restated.
+        if on("diabetes_type") {
+            self.diabetes_type(codes, note, findings, &mut verdict);
+        }
         verdict
     }
 
@@ -648,6 +675,73 @@ impl Guidelines {
                     .is_some_and(char::is_alphanumeric)
             })
         })
+    }
+
+    /// I.C.4.a.2: a reading of E13 "Other specified diabetes mellitus" on words that name
+    /// no other specified kind is the type the sentence states, type 2 by default (the
+    /// same subcategory of E10 or E11: E13.641 becomes E10.641 for "type 1 diabetic ...
+    /// hypoglycemia").
+    fn diabetes_type(
+        &self,
+        codes: &CodeSet,
+        note: &Note,
+        findings: &[Finding],
+        verdict: &mut Verdict,
+    ) {
+        for (i, f) in findings.iter().enumerate() {
+            let code = &codes.get(f.code).code;
+            if verdict.dropped[i].is_some() || !code.starts_with("E13") || !f.stated() {
+                continue;
+            }
+            let named = f.terms.iter().find_map(|t| {
+                let sentence = note.sentences.get(t.sentence)?;
+                let words: Vec<&str> = note.tokens[sentence.tokens.clone()]
+                    .iter()
+                    .filter(|tok| tok.norm.chars().any(char::is_alphanumeric))
+                    .map(|tok| tok.norm.as_str())
+                    .collect();
+                self.diabetes_types.iter().find_map(|(category, phrases)| {
+                    phrases
+                        .iter()
+                        .any(|p| {
+                            words
+                                .windows(p.len())
+                                .any(|w| w.iter().zip(p).all(|(a, b)| *a == b.as_str()))
+                        })
+                        .then_some(category.as_str())
+                })
+            });
+            let (category, stated) = match named {
+                Some("E13") => continue,
+                Some(category) => (category, "the type the note states"),
+                None => ("E11", "type not documented: type 2 by default"),
+            };
+            let wanted = format!("{category}{}", &code[3..]);
+            let Some(to) = codes.find(&wanted).filter(|&c| codes.get(c).billable) else {
+                continue;
+            };
+            // The type's own reading was judged already ("with coma" where the note says "no
+            // coma", or beside a more specific code): the same judgement holds for this one,
+            // unless it was made in favour of this very reading.
+            let shown = codes.get(f.code).display();
+            let judged = findings
+                .iter()
+                .zip(&verdict.dropped)
+                .find_map(|(g, d)| d.as_ref().filter(|_| g.code == to))
+                .filter(|r| !r.codes.contains(&shown));
+            if let Some(rule) = judged {
+                verdict.dropped[i] = Some(rule.clone());
+                continue;
+            }
+            replace_by_stated_sibling(
+                codes,
+                verdict,
+                (i, f.code),
+                to,
+                ("diabetes_type", "I.C.4.a.2", "type of diabetes"),
+                stated,
+            );
+        }
     }
 
     fn pregnancy_precedence(
@@ -1663,7 +1757,11 @@ fn partial_readings(codes: &CodeSet, findings: &[Finding], verdict: &mut Verdict
         if verdict.dropped[i].is_some() || (a.terms.is_empty() && a.inferred.is_empty()) {
             continue;
         }
-        let full = findings.iter().enumerate().find(|(j, b)| {
+        // A full reading that stands is named first: one the note denies ("with coma" for
+        // "no coma") is no reason the partial reading goes once it is gone itself.
+        let mut order: Vec<usize> = (0..findings.len()).collect();
+        order.sort_by_key(|&j| verdict.dropped[j].is_some());
+        let full = order.into_iter().map(|j| (j, &findings[j])).find(|(j, b)| {
             *j != i
                 && b.code != a.code
                 && codes.get(b.code).system == codes.get(a.code).system
