@@ -125,30 +125,31 @@ fn words_lower(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// Everyday names of classification phrases: a term containing the left side is indexed
-/// with the right side too ("Malignant neoplasm of breast" as "cancer of breast").
-const PHRASE_VARIANTS: &[(&str, &str)] = &[
-    ("malignant neoplasm", "cancer"),
-    ("malignant neoplasm", "carcinoma"),
-    ("benign neoplasm", "benign tumor"),
-    ("acute myocardial infarction", "heart attack"),
-    ("cerebral infarction", "stroke"),
-    ("diabetes mellitus", "diabetes"),
-    ("heart failure", "cardiac failure"),
-    // Anatomical usage in notes: "distal radius" is the classification's "lower end of
-    // radius"; "proximal humerus" its "upper end of humerus".
-    ("lower end of", "distal"),
-    ("upper end of", "proximal"),
-    (
-        "chronic obstructive pulmonary disease",
-        "chronic obstructive lung disease",
-    ),
-];
+/// Everyday names of classification phrases (`phrase_variants.tsv`, each row with its
+/// source): a term containing the phrase is indexed with the variant too.
+const PHRASE_VARIANTS_TSV: &str = include_str!("phrase_variants.tsv");
+
+fn phrase_variants() -> &'static [(String, String)] {
+    static VARIANTS: std::sync::OnceLock<Vec<(String, String)>> = std::sync::OnceLock::new();
+    VARIANTS.get_or_init(|| {
+        PHRASE_VARIANTS_TSV
+            .lines()
+            .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+            .skip(1)
+            .filter_map(|l| {
+                let mut fields = l.split('\t').map(str::trim);
+                let phrase = fields.next().filter(|p| !p.is_empty())?;
+                let variant = fields.next().filter(|v| !v.is_empty())?;
+                Some((phrase.to_lowercase(), variant.to_lowercase()))
+            })
+            .collect()
+    })
+}
 
 fn push_phrase_variants(terms: &mut Vec<Term>, code: CodeId, text: &str, source: Source) {
     let lower = text.to_lowercase();
-    for (phrase, variant) in PHRASE_VARIANTS {
-        if lower.contains(phrase) {
+    for (phrase, variant) in phrase_variants() {
+        if lower.contains(phrase.as_str()) {
             terms.push(Term {
                 code,
                 text: lower.replace(phrase, variant),
@@ -413,5 +414,42 @@ mod tests {
         assert_eq!(short("Systolic (congestive) heart failure"), None);
         assert_eq!(short("Hypertension (arterial) (benign)"), None);
         assert_eq!(short("Pneumonia, unspecified organism"), None);
+    }
+
+    #[test]
+    fn every_phrase_variant_cites_its_source_and_names_a_term_in_everyday_words() {
+        let rows = super::PHRASE_VARIANTS_TSV
+            .lines()
+            .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+            .skip(1);
+        for row in rows {
+            let fields: Vec<&str> = row.split('\t').collect();
+            assert!(
+                fields.len() == 3 && fields.iter().all(|f| !f.trim().is_empty()),
+                "phrase, variant and source: {row:?}"
+            );
+        }
+        assert!(super::phrase_variants().len() >= 10);
+        let mut terms = Vec::new();
+        let code: crate::codeset::CodeId = 0;
+        super::push_phrase_variants(
+            &mut terms,
+            code,
+            "Calculus of gallbladder with chronic cholecystitis without obstruction",
+            super::Source::Title,
+        );
+        let texts: Vec<&str> = terms.iter().map(|t| t.text.as_str()).collect();
+        assert!(
+            texts.contains(&"gallstones with chronic cholecystitis without obstruction"),
+            "{texts:?}"
+        );
+        terms.clear();
+        super::push_phrase_variants(
+            &mut terms,
+            code,
+            "Chronic kidney disease, stage 5",
+            super::Source::Title,
+        );
+        assert_eq!(terms[0].text, "chronic kidney disease 5");
     }
 }
