@@ -434,6 +434,15 @@ fn missing_or_corrupt_index_names_the_build_command() {
     std::fs::write(old.join("manifest.json"), manifest.to_string()).unwrap();
     assert_index_error(TermIndex::open(&old, &f.codes), "index format");
 
+    // Built from another built-in lexicon (phrase variants, abbreviations): stale terms.
+    let stale = dir.path().join("stale-lexicon");
+    copy_index(f.index.dir(), &stale);
+    let mut manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(stale.join("manifest.json")).unwrap()).unwrap();
+    manifest["builtin_lexicon"] = serde_json::json!("0".repeat(64));
+    std::fs::write(stale.join("manifest.json"), manifest.to_string()).unwrap();
+    assert_index_error(TermIndex::open(&stale, &f.codes), "built-in lexicon");
+
     let no_side = dir.path().join("no-terms");
     copy_index(f.index.dir(), &no_side);
     std::fs::remove_file(no_side.join("terms.json")).unwrap();

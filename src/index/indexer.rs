@@ -115,6 +115,7 @@ pub fn build_index(
         documents_by_source: HashMap::new(),
         encoder: encoder_identity,
         embedded_texts: 0,
+        builtin_lexicon: crate::lexicon::builtin_fingerprint(),
     };
     if !options.force {
         if let Ok(existing) = Manifest::read(dir) {
@@ -235,6 +236,7 @@ fn same_inputs(a: &Manifest, b: &Manifest) -> bool {
         && extras(a) == extras(b)
         && a.abbreviations == b.abbreviations
         && a.encoder == b.encoder
+        && a.builtin_lexicon == b.builtin_lexicon
 }
 
 /// Embeds every term text: tokenized once, identical token sequences embedded once, vectors

@@ -81,6 +81,10 @@ pub struct Manifest {
     /// Distinct term texts embedded (terms that tokenize identically share a vector).
     #[serde(default)]
     pub embedded_texts: usize,
+    /// `lexicon::builtin_fingerprint()` of the build: the built-in phrase variants and
+    /// abbreviations the terms were made with (empty in older manifests: stale).
+    #[serde(default)]
+    pub builtin_lexicon: String,
 }
 
 impl Manifest {
@@ -101,6 +105,14 @@ impl Manifest {
                     "built with index format {}, this build reads {INDEX_FORMAT}",
                     manifest.format
                 ),
+            });
+        }
+        if manifest.builtin_lexicon != crate::lexicon::builtin_fingerprint() {
+            return Err(Error::Index {
+                path: dir.to_path_buf(),
+                reason: "built from another version of the built-in lexicon (phrase variants, \
+                         clinical abbreviations); rebuild it (index build --force)"
+                    .into(),
             });
         }
         Ok(manifest)

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use crate::error::{Error, Result};
 
-const CLINICAL: &str = include_str!("clinical_abbreviations.tsv");
+pub(super) const CLINICAL: &str = include_str!("clinical_abbreviations.tsv");
 
 #[derive(Debug, Default, Clone)]
 pub struct Abbreviations {

@@ -125,6 +125,18 @@ fn words_lower(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// The built-in lexicon data an index's terms are made from (phrase variants, the clinical
+/// abbreviation list): an index built from other data is stale.
+pub fn builtin_fingerprint() -> String {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    for data in [PHRASE_VARIANTS_TSV, abbreviations::CLINICAL] {
+        hasher.update(data.len().to_le_bytes());
+        hasher.update(data.as_bytes());
+    }
+    format!("{:x}", hasher.finalize())
+}
+
 /// Everyday names of classification phrases (`phrase_variants.tsv`, each row with its
 /// source): a term containing the phrase is indexed with the variant too.
 const PHRASE_VARIANTS_TSV: &str = include_str!("phrase_variants.tsv");
