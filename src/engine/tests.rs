@@ -199,6 +199,13 @@ fn a_denied_word_removes_its_reading_without_bringing_back_weaker_ones() {
 }
 
 #[test]
+fn an_mrsa_infection_of_a_site_is_the_site_code_and_the_agent_code() {
+    let found = inpatient("Cellulitis of left lower leg. Wound culture: MRSA infection.");
+    assert_top(&found, &["L03.116", "B95.62"], 2);
+    assert_absent(&found, &["A49.02", "L03.119", "L03.115"]);
+}
+
+#[test]
 fn abbreviations_give_the_default_codes() {
     let found = inpatient("Pt with DM2, HTN, HLD and GERD.");
     assert_top(&found, &["E11.9", "I10", "E78.5", "K21.9"], 4);

@@ -931,9 +931,14 @@ impl LinkContext<'_> {
         for link in links {
             let usable = |i: usize| {
                 let f = &findings[i];
+                // A reading restated by the side the note gives ("cellulitis of left lower
+                // leg": L03.116 for L03.119) is still the condition.
+                let standing = verdict.dropped[i]
+                    .as_ref()
+                    .is_none_or(|r| r.kind == "laterality");
                 f.stated()
                     && (self.established)(f)
-                    && verdict.dropped[i].is_none()
+                    && standing
                     && !replaced.contains(&i)
                     // In a pregnancy, a condition stated only as part of another's words
                     // ("diabetes" of "gestational diabetes") is not a condition of its own.
