@@ -252,20 +252,9 @@ impl LinkGroup {
     /// the phrase and where it stands.
     fn phrase_said(&self, note: &Note, base: &Finding) -> Option<(String, TermSpan)> {
         base.terms.iter().find_map(|t| {
-            let sentence = note.sentences.get(t.sentence)?;
-            // (token index, word) of the sentence's words, punctuation left out.
-            let words: Vec<(usize, &str)> = sentence
-                .tokens
-                .clone()
-                .filter_map(|k| {
-                    let norm = note.tokens.get(k)?.norm.as_str();
-                    norm.chars().any(char::is_alphanumeric).then_some((k, norm))
-                })
-                .collect();
+            let words = sentence_words(note, t.sentence);
             self.phrases.iter().find_map(|p| {
-                let at = words
-                    .windows(p.len())
-                    .position(|w| w.iter().zip(p).all(|((_, a), b)| *a == b.as_str()))?;
+                let at = phrase_at(&words, p)?;
                 let denied = at
                     .checked_sub(1)
                     .is_some_and(|k| matches!(words[k].1, "not" | "no" | "never"));
@@ -694,20 +683,11 @@ impl Guidelines {
                 continue;
             }
             let named = f.terms.iter().find_map(|t| {
-                let sentence = note.sentences.get(t.sentence)?;
-                let words: Vec<&str> = note.tokens[sentence.tokens.clone()]
-                    .iter()
-                    .filter(|tok| tok.norm.chars().any(char::is_alphanumeric))
-                    .map(|tok| tok.norm.as_str())
-                    .collect();
+                let words = sentence_words(note, t.sentence);
                 self.diabetes_types.iter().find_map(|(category, phrases)| {
                     phrases
                         .iter()
-                        .any(|p| {
-                            words
-                                .windows(p.len())
-                                .any(|w| w.iter().zip(p).all(|(a, b)| *a == b.as_str()))
-                        })
+                        .any(|p| phrase_at(&words, p).is_some())
                         .then_some(category.as_str())
                 })
             });
@@ -1975,19 +1955,37 @@ fn states_other_cause(note: &Note, linked: &Finding, base: &Finding) -> bool {
         if base.terms.iter().any(|b| b.sentence == t.sentence) {
             return false;
         }
-        let Some(sentence) = note.sentences.get(t.sentence) else {
-            return false;
-        };
-        let words: Vec<&str> = note.tokens[sentence.tokens.clone()]
-            .iter()
-            .filter(|tok| tok.norm.chars().any(char::is_alphanumeric))
-            .map(|tok| tok.norm.as_str())
-            .collect();
+        let words = sentence_words(note, t.sentence);
         OTHER_CAUSE.iter().any(|phrase| {
             let p: Vec<&str> = phrase.split(' ').collect();
-            words.windows(p.len()).any(|w| w == p.as_slice())
+            phrase_at(&words, &p).is_some()
         })
     })
+}
+
+/// (token index, word) of a sentence's words, punctuation left out.
+fn sentence_words(note: &Note, sentence: usize) -> Vec<(usize, &str)> {
+    let Some(sentence) = note.sentences.get(sentence) else {
+        return Vec::new();
+    };
+    sentence
+        .tokens
+        .clone()
+        .filter_map(|k| {
+            let norm = note.tokens.get(k)?.norm.as_str();
+            norm.chars().any(char::is_alphanumeric).then_some((k, norm))
+        })
+        .collect()
+}
+
+/// Where the words of `phrase` stand in a row among `words`.
+fn phrase_at<S: AsRef<str>>(words: &[(usize, &str)], phrase: &[S]) -> Option<usize> {
+    if phrase.is_empty() {
+        return None;
+    }
+    words
+        .windows(phrase.len())
+        .position(|w| w.iter().zip(phrase).all(|((_, a), b)| *a == b.as_ref()))
 }
 
 fn rule(kind: &str, guideline: &str, message: String, codes: Vec<String>) -> RuleNote {
