@@ -135,6 +135,15 @@ pub struct Matcher {
     content: Vec<Box<[u32]>>,
     /// Per term: the content words of its "without ..." clause (see [`without_clause`]).
     without: Vec<Box<[u32]>>,
+    /// Terms whose title joins two of its content words with "and"/"or" (I.A.14): either
+    /// word of a pair states the pair (see [`crate::lexicon::title_alternatives`]).
+    alternatives: HashMap<u32, Box<[(u32, u32)]>>,
+    /// Terms whose title is not read where the sentence says one of these words (the
+    /// other choice of a default: "nondisplaced" for "Displaced fracture ...").
+    unless: HashMap<u32, Box<[u32]>>,
+    /// Per term: an ICD-10-CM term naming a side ("right", "left", "bilateral").
+    sided: Vec<bool>,
+    side_words: Vec<u32>,
     /// The word ids of "without" and "not", if the vocabulary has them.
     without_word: Option<u32>,
     not_word: Option<u32>,
@@ -210,6 +219,22 @@ fn site_words(codes: &CodeSet, index: &TermIndex) -> Vec<bool> {
     site
 }
 
+/// Nouns a title's "without"/"not" clause takes an "of" object after (the clause goes on
+/// past "of"): all of them in the FY2026 ICD-10-CM titles.
+const RELATIONAL_NOUNS: &[&str] = &[
+    "loss",
+    "evidence",
+    "mention",
+    "complications",
+    "signs",
+    "specification",
+    "involvement",
+    "diagnosis",
+    "disruption",
+    "because",
+    "unavailability",
+];
+
 /// The words of a title's "without ..." clause, when silence in a note states it: a
 /// title's "without X" is then the default a note states by not mentioning X (I.A.15 and
 /// the Index's defaults: "acute cystitis" is N30.00 "Acute cystitis without hematuria",
@@ -219,25 +244,37 @@ fn site_words(codes: &CodeSet, index: &TermIndex) -> Vec<bool> {
 fn title_clause(title: &str, index: &TermIndex) -> Vec<u32> {
     let lower = title.to_ascii_lowercase();
     let mut words = Vec::new();
-    for starter in ["without ", "not "] {
-        let Some(at) = lower
+    // Every clause: "Laceration without foreign body of right index finger without damage
+    // to nail" has two.
+    let starts = ["without ", "not "].into_iter().flat_map(|starter| {
+        lower
             .match_indices(starter)
             .map(|(i, _)| i)
-            .find(|&i| i == 0 || !lower.as_bytes()[i - 1].is_ascii_alphanumeric())
-        else {
-            continue;
-        };
+            .filter(|&i| i == 0 || !lower.as_bytes()[i - 1].is_ascii_alphanumeric())
+    });
+    for at in starts {
         let before = index.analyzer().words(&lower[..at]);
         let rest = &lower[at..];
         let end = rest.find([',', ';', '(']).unwrap_or(rest.len());
-        for (i, w) in index.analyzer().words(&rest[..end]).into_iter().enumerate() {
+        let clause = index.analyzer().words(&rest[..end]);
+        // "of" opens the title's site ("without foreign body of left index finger") except
+        // after the nouns whose object it is: every such "without/not ... of" of the
+        // ICD-10-CM titles ("without loss of consciousness", "without evidence of ...").
+        let relational = RELATIONAL_NOUNS
+            .iter()
+            .filter_map(|n| index.analyzer().word(n))
+            .collect::<Vec<_>>();
+        for (i, w) in clause.iter().enumerate() {
             if i > 0 && (w == "in" || w == "with") {
+                break;
+            }
+            if i > 1 && w == "of" && !relational.contains(&clause[i - 1]) {
                 break;
             }
             // A word the title states before the clause stays required ("with
             // hyperosmolarity without ... hyperosmolar coma").
-            if !before.contains(&w) {
-                words.extend(index.side.word_ids.get(&w).copied());
+            if !before.contains(w) {
+                words.extend(index.side.word_ids.get(w).copied());
             }
         }
     }
@@ -342,6 +379,29 @@ impl Matcher {
         let not_word = side.word_ids.get("not").copied();
         let with_unspecified = categories_with_unspecified(codes);
         let mut clauses: HashMap<CodeId, Vec<u32>> = HashMap::new();
+        let site = site_words(codes, index);
+        let title_pairs = crate::lexicon::title_alternatives(codes, index.analyzer());
+        // (word, implied by, unless) as word ids; an unknown "unless" word is never said.
+        let unsaid: Vec<(u32, u32, Option<u32>)> =
+            crate::lexicon::unsaid_title_words(index.analyzer())
+                .iter()
+                .filter_map(|r| {
+                    Some((
+                        *side.word_ids.get(&r.word)?,
+                        *side.word_ids.get(&r.implied_by)?,
+                        r.unless
+                            .as_ref()
+                            .and_then(|u| side.word_ids.get(u).copied()),
+                    ))
+                })
+                .collect();
+        let mut unless: HashMap<u32, Box<[u32]>> = HashMap::new();
+        let mut sided = vec![false; side.terms.len()];
+        let side_words: Vec<u32> = ["right", "left", "bilateral"]
+            .iter()
+            .filter_map(|w| side.word_ids.get(&index.analyzer().word(w)?).copied())
+            .collect();
+        let mut alternatives: HashMap<u32, Box<[(u32, u32)]>> = HashMap::new();
         for (t, term) in side.terms.iter().enumerate() {
             // 7th-character codes are chosen from the base code's mention (see rules),
             // not matched on their own: their extra words are about the encounter.
@@ -358,6 +418,14 @@ impl Matcher {
                     .copied()
                     .filter(|&w| is_content[w as usize])
                     .filter(|&w| !(procedure && is_pcs_axis_word(&side.vocabulary[w as usize])))
+                    // A word the title's other words imply, or the default, is a filler
+                    // ("displaced" of a fracture, "hand" beside "metacarpal").
+                    .filter(|&w| {
+                        !(term.source == crate::lexicon::Source::Title
+                            && unsaid
+                                .iter()
+                                .any(|&(u, by, _)| u == w && term.words.contains(&by)))
+                    })
                     .collect();
                 // "Disease NEC", "Disorder": a term made only of generic words is matched
                 // on them (the index maps such bare words to residual codes).
@@ -407,6 +475,30 @@ impl Matcher {
             } else {
                 (required, clause)
             };
+            if term.source == crate::lexicon::Source::Title {
+                let excluded: Box<[u32]> = unsaid
+                    .iter()
+                    .filter(|&&(u, by, _)| term.words.contains(&u) && term.words.contains(&by))
+                    .filter_map(|&(_, _, not)| not)
+                    .collect();
+                if !excluded.is_empty() {
+                    unless.insert(t as u32, excluded);
+                }
+            }
+            sided[t] = codes.get(term.code).system == System::Icd10cm
+                && words.iter().any(|w| side_words.contains(w));
+            if term.source == crate::lexicon::Source::Title {
+                let pairs: Box<[(u32, u32)]> = title_pairs
+                    .get(&term.code)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|(a, b)| Some((*side.word_ids.get(a)?, *side.word_ids.get(b)?)))
+                    .filter(|(a, b)| words.contains(a) && words.contains(b))
+                    .collect();
+                if !pairs.is_empty() {
+                    alternatives.insert(t as u32, pairs);
+                }
+            }
             if words.len() <= u8::MAX as usize {
                 for &w in words.iter() {
                     postings[w as usize].push(t as u32);
@@ -423,10 +515,14 @@ impl Matcher {
             postings,
             content,
             without,
+            alternatives,
+            unless,
+            sided,
+            side_words,
             without_word,
             not_word,
             in_clause,
-            site: site_words(codes, index),
+            site,
             generic_head: side
                 .vocabulary
                 .iter()
@@ -576,7 +672,8 @@ impl Matcher {
         for t in touched {
             let found = std::mem::take(&mut counts[t as usize]) as usize;
             let content = &self.content[t as usize];
-            let needed = content.len();
+            // A pair of alternatives is one word to find.
+            let needed = content.len() - self.alternatives.get(&t).map_or(0, |p| p.len());
             // All content words, or all but one of four or more.
             if found < needed && !(needed >= 4 && found + 1 >= needed) {
                 continue;
@@ -615,12 +712,48 @@ impl Matcher {
             .copied()
             .filter(|w| occurrences.contains_key(w))
             .collect();
+        // The word of a pair of alternatives the sentence does not say ("steps" of
+        // "stairs and steps") is not missing; a pair said by neither word is one word missing.
+        let pairs = self.alternatives.get(&t).map_or(&[][..], |p| &p[..]);
+        let mut forgiven: Vec<u32> = Vec::new();
+        let mut unsaid_pairs = 0;
+        for &(a, b) in pairs {
+            match (present.contains(&a), present.contains(&b)) {
+                (true, false) => forgiven.push(b),
+                (false, true) => forgiven.push(a),
+                (false, false) => unsaid_pairs += 1,
+                (true, true) => {}
+            }
+        }
+        let missing: Vec<u32> = content
+            .iter()
+            .copied()
+            .filter(|w| !present.contains(w) && !forgiven.contains(w))
+            .collect();
+        // A diagnosis's side is the note's: a reading that lacks the side its title names
+        // says a side the sentence does not (I.B.13).
+        if self.sided[t as usize] && missing.iter().any(|w| self.side_words.contains(w)) {
+            return None;
+        }
+        if self
+            .unless
+            .get(&t)
+            .is_some_and(|u| u.iter().any(|w| occurrences.contains_key(w)))
+        {
+            return None;
+        }
+        if !pairs.is_empty() {
+            let missing_words = missing.len() - unsaid_pairs;
+            let needed = content.len() - pairs.len();
+            if missing_words > 0 && !(needed >= 4 && missing_words == 1) {
+                return None;
+            }
+        }
         // A partial match may lack only the term's most common word: the rarest words are
         // what tell codes apart ("ketoacidosis" in "diabetes with ketoacidosis").
-        if present.len() < content.len() {
-            let missing_idf = content
+        if !missing.is_empty() {
+            let missing_idf = missing
                 .iter()
-                .filter(|w| !present.contains(w))
                 .map(|&w| side.idf_of(w))
                 .fold(0.0f32, f32::max);
             let lowest_idf = content
@@ -645,7 +778,7 @@ impl Matcher {
                     .iter()
                     .any(|&w| self.generic_head[w as usize])
             });
-            if present.len() < content.len() || (has_head && !head_said) {
+            if !missing.is_empty() || (has_head && !head_said) {
                 return None;
             }
         }
@@ -761,6 +894,9 @@ impl Matcher {
         for &w in term.words.iter() {
             // The "without" clause holds by default: it weighs in full when the note
             // states it, and little when the note is silent.
+            if forgiven.contains(&w) {
+                continue;
+            }
             if clause.contains(&w) {
                 let stated =
                     clause_stated(w) || (self.starts_clause(w) && !clause_tokens.is_empty());

@@ -161,6 +161,16 @@ impl Code {
     pub fn notes(&self) -> Option<&Notes> {
         self.notes.as_deref()
     }
+
+    /// A residual class: the title names "other" members of its condition ("Other
+    /// pneumonia", "Fall (on) (from) other stairs and steps", "... other specified ..."),
+    /// which a note's plain words never state better than the named or unspecified code.
+    pub fn is_residual(&self) -> bool {
+        let title = self.title.to_ascii_lowercase();
+        let words: Vec<&str> = title.split(|c: char| !c.is_alphanumeric()).collect();
+        words.windows(2).any(|w| w[0] == "other" && w[1] != "than")
+            || words.last() == Some(&"other")
+    }
 }
 
 /// Renders a dot-less code with its dot (`E1140` -> `E11.40`); PCS codes have none.

@@ -367,3 +367,29 @@ fn a_category_with_a_with_without_pair_defaults_to_without() {
     assert_top(&found, &["E11.10"], 1);
     assert_absent(&found, &["E11.1", "E11.11", "E11.9"]);
 }
+
+#[test]
+fn a_title_pair_joined_by_and_is_stated_by_either_word_and_the_fall_is_the_event() {
+    // I.A.14: "stairs and steps" is stairs or steps; "fell" is the external cause, not
+    // R29.6 "Repeated falls"; the residual "other stairs" code is not read from the same
+    // words as the unspecified one.
+    let found = inpatient("Fell down the stairs at home. Initial encounter.");
+    assert_top(&found, &["W10.9XXA"], 3);
+    assert_absent(&found, &["R29.6", "W10.8XXA", "W19.XXXA"]);
+    // The note's own words for the symptom still state it.
+    let found = inpatient("Repeated falls at home.");
+    assert_top(&found, &["R29.6"], 1);
+}
+
+#[test]
+fn a_fracture_is_displaced_by_default_on_the_side_the_note_states() {
+    // I.C.19.c.1: not stated displaced or nondisplaced is displaced; "bone" and "hand"
+    // are implied by "metacarpal"; a reading of the other side is not made; "Fracture NOS"
+    // (T14.8) is not read from part of the stated fracture.
+    let found = inpatient("Fracture of the right fifth metacarpal shaft. Initial encounter.");
+    assert_top(&found, &["S62.326A"], 1);
+    assert_absent(&found, &["S62.327A", "S62.356A", "S62.357A", "T14"]);
+    let found = inpatient("Nondisplaced fracture of the right fifth metacarpal shaft. Initial.");
+    assert_top(&found, &["S62.356A"], 1);
+    assert_absent(&found, &["S62.326A", "S62.357A", "T14"]);
+}

@@ -161,6 +161,10 @@ pub const RULES: &[(&str, &str)] = &[
         "I.C.18.b: no symptom integral to a confirmed diagnosis",
     ),
     (
+        "event_words",
+        "I.C.20: words stating an external cause (\"fell\") are the event, not a symptom",
+    ),
+    (
         "not_together",
         "I.C.5.b.1, I.C.14.a.1, I.C.21.c.4: dependence over abuse over use, ESRD over a CKD stage",
     ),
@@ -580,6 +584,9 @@ impl Guidelines {
         }
         if on("integral_symptom") {
             self.integral_symptoms(codes, findings, &established, &mut verdict);
+        }
+        if on("event_words") {
+            event_words(codes, findings, &established, &mut verdict);
         }
         if on("not_together") {
             self.not_together(codes, findings, &established, &mut verdict);
@@ -1695,10 +1702,12 @@ fn explained_inferences(a: &Finding, b: &Finding) -> bool {
 /// specify a form no code names, and a manifestation code needs its cause coded first.
 fn same_words_better_code(codes: &CodeSet, findings: &[Finding], verdict: &mut Verdict) {
     let weak = |id: CodeId| {
-        let title = codes.get(id).title.to_ascii_lowercase();
-        title.starts_with("other")
-            || title.contains("other specified")
-            || title.contains("in diseases classified elsewhere")
+        codes.get(id).is_residual()
+            || codes
+                .get(id)
+                .title
+                .to_ascii_lowercase()
+                .contains("in diseases classified elsewhere")
     };
     for (i, a) in findings.iter().enumerate() {
         if verdict.dropped[i].is_some()
@@ -1708,15 +1717,21 @@ fn same_words_better_code(codes: &CodeSet, findings: &[Finding], verdict: &mut V
         {
             continue;
         }
+        // The same words, or part of the words of a named code of the same chapter
+        // ("Fracture NOS", T14.8, inside "fracture of the shaft of the right fifth
+        // metacarpal", S62.326A).
         let named = findings.iter().enumerate().find(|(j, b)| {
             *j != i
                 && verdict.dropped[*j].is_none()
                 && codes.get(b.code).system == System::Icd10cm
                 && !weak(b.code)
                 && a.terms.iter().all(|t| {
-                    b.terms
-                        .iter()
-                        .any(|s| s.sentence == t.sentence && s.tokens == t.tokens)
+                    b.terms.iter().any(|s| {
+                        (s.sentence == t.sentence && s.tokens == t.tokens)
+                            || (t.within(s)
+                                && s.tokens.len() > t.tokens.len()
+                                && chapter(codes, a.code) == chapter(codes, b.code))
+                    })
                 })
         });
         if let Some((_, b)) = named {
@@ -1729,6 +1744,11 @@ fn same_words_better_code(codes: &CodeSet, findings: &[Finding], verdict: &mut V
             ));
         }
     }
+}
+
+/// The chapter a code is in (its top ancestor).
+fn chapter(codes: &CodeSet, id: CodeId) -> CodeId {
+    codes.ancestors(id).last().unwrap_or(id)
 }
 
 /// A code read from part of its term ("resistant hypertension" read from "hypertension"),
@@ -1869,10 +1889,7 @@ fn unspecified_siblings(codes: &CodeSet, findings: &[Finding], verdict: &mut Ver
             continue;
         }
         // A residual "Other ..." code names no more than the unspecified one.
-        let residual = |s: CodeId| {
-            let title = codes.get(s).title.to_ascii_lowercase();
-            title.starts_with("other") || title.contains("other specified")
-        };
+        let residual = |s: CodeId| codes.get(s).is_residual();
         let better = specific.iter().copied().find(|&s| {
             s != f.code
                 && codes.get(s).billable
@@ -1889,6 +1906,53 @@ fn unspecified_siblings(codes: &CodeSet, findings: &[Finding], verdict: &mut Ver
                 format!(
                     "the note supports the more specific {shown} {}",
                     codes.get(s).title
+                ),
+                vec![shown],
+            ));
+        }
+    }
+}
+
+/// A symptom read only from words that state an external cause is the event that caused
+/// the injury, not the symptom: "fell down the stairs" is W10.9 (External Cause Index:
+/// "Fall, falling, stairs"), not R29.6 "Repeated falls" (Index: "Falling, falls (repeated)"),
+/// whose own words ("repeated falls", "tendency to fall") still state it (I.C.20: external
+/// cause codes say how the injury happened; I.C.18: symptom codes are for the patient's
+/// signs and symptoms).
+fn event_words(
+    codes: &CodeSet,
+    findings: &[Finding],
+    established: &dyn Fn(&Finding) -> bool,
+    verdict: &mut Verdict,
+) {
+    let external_cause = |id: CodeId| {
+        let c = codes.get(id);
+        c.system == System::Icd10cm && matches!(c.code.as_bytes()[0], b'V' | b'W' | b'X' | b'Y')
+    };
+    let events: Vec<&Finding> = findings
+        .iter()
+        .filter(|f| external_cause(f.code) && established(f) && f.stated())
+        .collect();
+    for (i, f) in findings.iter().enumerate() {
+        let c = codes.get(f.code);
+        if verdict.dropped[i].is_some()
+            || c.system != System::Icd10cm
+            || !c.code.starts_with('R')
+            || !f.stated()
+        {
+            continue;
+        }
+        let event = events
+            .iter()
+            .find(|e| f.terms.iter().all(|t| e.terms.iter().any(|s| t.within(s))));
+        if let Some(e) = event {
+            let shown = codes.get(e.code).display();
+            verdict.dropped[i] = Some(rule(
+                "event_words",
+                "I.C.20",
+                format!(
+                    "its words state the external cause {shown} {}: the event, not a symptom",
+                    codes.get(e.code).title
                 ),
                 vec![shown],
             ));

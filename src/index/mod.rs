@@ -168,7 +168,7 @@ impl SideTable {
                 source,
                 words: words.into_boxed_slice(),
                 manifestation: title.contains("in diseases classified elsewhere"),
-                residual: title.starts_with("Other ") || title.contains("other specified"),
+                residual: codes.get(id).is_residual(),
             });
         }
         let n = terms.len() as f32;

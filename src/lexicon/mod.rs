@@ -4,6 +4,8 @@
 
 mod abbreviations;
 mod alphabetic_index;
+mod title_alternatives;
+mod unsaid_words;
 
 use std::path::{Path, PathBuf};
 
@@ -14,6 +16,8 @@ use crate::error::{Error, Result};
 
 pub use abbreviations::Abbreviations;
 pub use alphabetic_index::{load_alphabetic_index, phrase_gold, IndexEntry, PhraseGold};
+pub use title_alternatives::title_alternatives;
+pub use unsaid_words::{unsaid_title_words, UnsaidWord};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
