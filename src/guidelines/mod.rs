@@ -1432,6 +1432,24 @@ fn trimester(codes: &CodeSet, note: &Note, findings: &[Finding], verdict: &mut V
             }
         }
     }
+    // A reading of another trimester than the note's is not what it says ("first
+    // pregnancy" read as "..., first trimester" at 24 weeks).
+    let other_trimester = |id: CodeId| {
+        let title = codes.get(id).title.to_ascii_lowercase();
+        ["first", "second", "third"]
+            .iter()
+            .any(|t| *t != trimester && title.contains(&format!("{t} trimester")))
+    };
+    for (i, f) in findings.iter().enumerate() {
+        if verdict.dropped[i].is_none() && other_trimester(f.code) {
+            verdict.dropped[i] = Some(rule(
+                "trimester",
+                "I.C.15.a.3",
+                format!("the note states the {trimester} trimester"),
+                Vec::new(),
+            ));
+        }
+    }
     for (i, f) in findings.iter().enumerate() {
         if verdict.dropped[i].is_some() || !unspecified(f.code) {
             continue;
@@ -1601,9 +1619,10 @@ fn restore_orphans(codes: &CodeSet, findings: &[Finding], verdict: &mut Verdict)
                 return false;
             };
             // Words that state a code the guidelines leave unreported (substance use with
-            // no related disorder, an uncertain outpatient diagnosis) are still that code's:
-            // a partial reading of them is no truer for it.
-            let still_stated = r.kind == "partial"
+            // no related disorder, an uncertain outpatient diagnosis, weeks of gestation at
+            // a termination) are still that code's: a partial reading of them, or a part the
+            // code says in full (Z3A.00 of Z3A.08), is no truer for it.
+            let still_stated = matches!(r.kind.as_str(), "partial" | "combination")
                 && matches!(
                     kind.as_str(),
                     "only_with" | "confirmed_only" | "uncertain_outpatient"

@@ -125,6 +125,14 @@ const TABULAR: &str = r#"<?xml version="1.0" encoding="utf-8"?>
         </diag>
       </diag>
     </section>
+    <section id="O60-O77"><desc>Complications of labor and delivery (O60-O77)</desc>
+      <diag><name>O72</name><desc>Postpartum hemorrhage</desc>
+        <diag><name>O72.1</name><desc>Other immediate postpartum hemorrhage</desc></diag>
+      </diag>
+    </section>
+    <section id="O80-O82"><desc>Encounter for delivery (O80-O82)</desc>
+      <diag><name>O80</name><desc>Encounter for full-term uncomplicated delivery</desc></diag>
+    </section>
   </chapter>
   <chapter><name>18</name><desc>Symptoms (R00-R99)</desc>
     <section id="R50-R69"><desc>General symptoms and signs (R50-R69)</desc>
@@ -136,6 +144,19 @@ const TABULAR: &str = r#"<?xml version="1.0" encoding="utf-8"?>
   </chapter>
   <chapter><name>21</name><desc>Factors influencing health status (Z00-Z99)</desc>
     <section id="Z30-Z39"><desc>Persons encountering health services in circumstances related to reproduction (Z30-Z39)</desc>
+      <diag><name>Z33</name><desc>Pregnant state</desc>
+        <diag><name>Z33.1</name><desc>Pregnant state, incidental</desc></diag>
+        <diag><name>Z33.2</name><desc>Encounter for elective termination of pregnancy</desc></diag>
+      </diag>
+      <diag><name>Z34</name><desc>Encounter for supervision of normal pregnancy</desc>
+        <diag><name>Z34.0</name><desc>Encounter for supervision of normal first pregnancy</desc>
+          <diag><name>Z34.01</name><desc>Encounter for supervision of normal first pregnancy, first trimester</desc></diag>
+          <diag><name>Z34.02</name><desc>Encounter for supervision of normal first pregnancy, second trimester</desc></diag>
+        </diag>
+      </diag>
+      <diag><name>Z37</name><desc>Outcome of delivery</desc>
+        <diag><name>Z37.0</name><desc>Single live birth</desc></diag>
+      </diag>
       <diag><name>Z3A</name><desc>Weeks of gestation</desc>
         <diag><name>Z3A.2</name><desc>Weeks of gestation of pregnancy, weeks 20-29</desc>
           <diag><name>Z3A.20</name><desc>20 weeks gestation of pregnancy</desc></diag>
@@ -528,10 +549,65 @@ fn an_incidental_pregnancy_keeps_the_conditions_own_code() {
         "Hypertension follow-up. 20 weeks pregnant, incidental to this visit.",
         &[
             ("I10", "hypertension", Present),
+            ("Z33.1", "pregnant , incidental", Present),
             ("Z3A.20", "20 weeks", Present),
         ],
     );
-    assert_eq!(case.reported(Inpatient), ["I10", "Z3A.20"]);
+    assert_eq!(case.reported(Inpatient), ["I10", "Z33.1", "Z3A.20"]);
+}
+
+#[test]
+fn weeks_of_gestation_go_with_a_pregnancy_encounter_not_a_termination() {
+    // Tabular Z3A "code first obstetric condition or encounter for delivery"; I.C.21.c.11.
+    let case = Case::new(
+        "Elective termination of pregnancy at 20 weeks.",
+        &[
+            ("Z33.2", "elective termination of pregnancy", Present),
+            ("Z3A.20", "20 weeks", Present),
+        ],
+    );
+    assert_eq!(case.reported(Inpatient), ["Z33.2"]);
+    assert_eq!(
+        case.dropped_by("Z3A.20", Inpatient).map(|r| r.kind),
+        Some("only_with".into())
+    );
+}
+
+#[test]
+fn an_uncomplicated_delivery_code_stands_alone_in_chapter_15() {
+    // Tabular O80: "not to be used with any other code from chapter 15" (I.C.15.n.1).
+    let normal = Case::new(
+        "Spontaneous vaginal delivery at 29 weeks. Single liveborn.",
+        &[
+            ("O80", "spontaneous vaginal delivery", Present),
+            ("Z3A.29", "29 weeks", Present),
+            ("Z37.0", "single liveborn", Present),
+        ],
+    );
+    assert_eq!(normal.reported(Inpatient), ["O80", "Z37.0", "Z3A.29"]);
+    let complicated = Case::new(
+        "Spontaneous vaginal delivery at 29 weeks with postpartum hemorrhage.",
+        &[
+            ("O80", "spontaneous vaginal delivery", Present),
+            ("O72.1", "postpartum hemorrhage", Present),
+            ("Z3A.29", "29 weeks", Present),
+        ],
+    );
+    assert_eq!(complicated.reported(Inpatient), ["O72.1", "Z3A.29"]);
+}
+
+#[test]
+fn a_reading_of_another_trimester_than_the_notes_is_dropped() {
+    // "first pregnancy" read as "..., first trimester" at 20 weeks (second trimester).
+    let case = Case::new(
+        "Prenatal visit, first pregnancy, 20 weeks pregnant.",
+        &[
+            ("Z34.01", "prenatal visit , first pregnancy", Present),
+            ("Z34.02", "prenatal visit , first pregnancy", Present),
+            ("Z3A.20", "20 weeks", Present),
+        ],
+    );
+    assert_eq!(case.reported(Inpatient), ["Z34.02", "Z3A.20"]);
 }
 
 #[test]
