@@ -10,6 +10,10 @@ use crate::index::{is_filler, TermIndex};
 use crate::lexicon::Abbreviations;
 use crate::text::Note;
 
+/// Flags of `Matcher::sided`.
+const SIDED: u8 = 1;
+const HAS_UNLESS: u8 = 2;
+
 /// Approach and device words of PCS titles.
 fn is_pcs_axis_word(word: &str) -> bool {
     matches!(
@@ -141,8 +145,11 @@ pub struct Matcher {
     /// Terms whose title is not read where the sentence says one of these words (the
     /// other choice of a default: "nondisplaced" for "Displaced fracture ...").
     unless: HashMap<u32, Box<[u32]>>,
-    /// Per term: an ICD-10-CM term naming a side ("right", "left", "bilateral").
-    sided: Vec<bool>,
+    /// Per term: [`SIDED`] (an ICD-10-CM term naming a side: "right", "left",
+    /// "bilateral") and [`HAS_UNLESS`] (an entry in `unless`).
+    sided: Vec<u8>,
+    /// Per term: how many pairs of alternatives it has (its entry in `alternatives`).
+    pair_count: Vec<u8>,
     side_words: Vec<u32>,
     /// The word ids of "without" and "not", if the vocabulary has them.
     without_word: Option<u32>,
@@ -396,7 +403,8 @@ impl Matcher {
                 })
                 .collect();
         let mut unless: HashMap<u32, Box<[u32]>> = HashMap::new();
-        let mut sided = vec![false; side.terms.len()];
+        let mut sided = vec![0u8; side.terms.len()];
+        let mut pair_count = vec![0u8; side.terms.len()];
         let side_words: Vec<u32> = ["right", "left", "bilateral"]
             .iter()
             .filter_map(|w| side.word_ids.get(&index.analyzer().word(w)?).copied())
@@ -483,10 +491,14 @@ impl Matcher {
                     .collect();
                 if !excluded.is_empty() {
                     unless.insert(t as u32, excluded);
+                    sided[t] |= HAS_UNLESS;
                 }
             }
-            sided[t] = codes.get(term.code).system == System::Icd10cm
-                && words.iter().any(|w| side_words.contains(w));
+            if codes.get(term.code).system == System::Icd10cm
+                && words.iter().any(|w| side_words.contains(w))
+            {
+                sided[t] |= SIDED;
+            }
             if term.source == crate::lexicon::Source::Title {
                 let pairs: Box<[(u32, u32)]> = title_pairs
                     .get(&term.code)
@@ -496,6 +508,7 @@ impl Matcher {
                     .filter(|(a, b)| words.contains(a) && words.contains(b))
                     .collect();
                 if !pairs.is_empty() {
+                    pair_count[t] = u8::try_from(pairs.len()).unwrap_or(u8::MAX);
                     alternatives.insert(t as u32, pairs);
                 }
             }
@@ -518,6 +531,7 @@ impl Matcher {
             alternatives,
             unless,
             sided,
+            pair_count,
             side_words,
             without_word,
             not_word,
@@ -673,7 +687,7 @@ impl Matcher {
             let found = std::mem::take(&mut counts[t as usize]) as usize;
             let content = &self.content[t as usize];
             // A pair of alternatives is one word to find.
-            let needed = content.len() - self.alternatives.get(&t).map_or(0, |p| p.len());
+            let needed = content.len() - usize::from(self.pair_count[t as usize]);
             // All content words, or all but one of four or more.
             if found < needed && !(needed >= 4 && found + 1 >= needed) {
                 continue;
@@ -714,7 +728,12 @@ impl Matcher {
             .collect();
         // The word of a pair of alternatives the sentence does not say ("steps" of
         // "stairs and steps") is not missing; a pair said by neither word is one word missing.
-        let pairs = self.alternatives.get(&t).map_or(&[][..], |p| &p[..]);
+        // Looked up only for the few terms that have them: this runs for every candidate.
+        let pairs = if self.pair_count[t as usize] > 0 {
+            self.alternatives.get(&t).map_or(&[][..], |p| &p[..])
+        } else {
+            &[][..]
+        };
         let mut forgiven: Vec<u32> = Vec::new();
         let mut unsaid_pairs = 0;
         for &(a, b) in pairs {
@@ -725,20 +744,27 @@ impl Matcher {
                 (true, true) => {}
             }
         }
-        let missing: Vec<u32> = content
-            .iter()
-            .copied()
-            .filter(|w| !present.contains(w) && !forgiven.contains(w))
-            .collect();
+        let missing: Vec<u32> = if present.len() == content.len() {
+            Vec::new()
+        } else {
+            content
+                .iter()
+                .copied()
+                .filter(|w| !present.contains(w) && !forgiven.contains(w))
+                .collect()
+        };
         // A diagnosis's side is the note's: a reading that lacks the side its title names
         // says a side the sentence does not (I.B.13).
-        if self.sided[t as usize] && missing.iter().any(|w| self.side_words.contains(w)) {
+        if self.sided[t as usize] & SIDED != 0
+            && missing.iter().any(|w| self.side_words.contains(w))
+        {
             return None;
         }
-        if self
-            .unless
-            .get(&t)
-            .is_some_and(|u| u.iter().any(|w| occurrences.contains_key(w)))
+        if self.sided[t as usize] & HAS_UNLESS != 0
+            && self
+                .unless
+                .get(&t)
+                .is_some_and(|u| u.iter().any(|w| occurrences.contains_key(w)))
         {
             return None;
         }

@@ -1720,18 +1720,22 @@ fn explained_inferences(a: &Finding, b: &Finding) -> bool {
 /// diseases"), says nothing the named code does not: an "other" code needs the note to
 /// specify a form no code names, and a manifestation code needs its cause coded first.
 fn same_words_better_code(codes: &CodeSet, findings: &[Finding], verdict: &mut Verdict) {
-    let weak = |id: CodeId| {
-        codes.get(id).is_residual()
-            || codes
-                .get(id)
-                .title
-                .to_ascii_lowercase()
-                .contains("in diseases classified elsewhere")
-    };
+    // Once per finding: the title tests lower-case the title.
+    let weak: Vec<bool> = findings
+        .iter()
+        .map(|f| {
+            let code = codes.get(f.code);
+            code.is_residual()
+                || code
+                    .title
+                    .to_ascii_lowercase()
+                    .contains("in diseases classified elsewhere")
+        })
+        .collect();
     for (i, a) in findings.iter().enumerate() {
         if verdict.dropped[i].is_some()
             || !a.stated()
-            || !weak(a.code)
+            || !weak[i]
             || codes.get(a.code).system != System::Icd10cm
         {
             continue;
@@ -1743,7 +1747,7 @@ fn same_words_better_code(codes: &CodeSet, findings: &[Finding], verdict: &mut V
             *j != i
                 && verdict.dropped[*j].is_none()
                 && codes.get(b.code).system == System::Icd10cm
-                && !weak(b.code)
+                && !weak[*j]
                 && a.terms.iter().all(|t| {
                     b.terms.iter().any(|s| {
                         (s.sentence == t.sentence && s.tokens == t.tokens)
