@@ -10,7 +10,7 @@ use crate::index::{is_filler, TermIndex};
 use crate::lexicon::Abbreviations;
 use crate::text::Note;
 
-/// Flags of `Matcher::sided`.
+/// Flags of `Matcher::term_flags`.
 const SIDED: u8 = 1;
 const HAS_UNLESS: u8 = 2;
 
@@ -147,7 +147,7 @@ pub struct Matcher {
     unless: HashMap<u32, Box<[u32]>>,
     /// Per term: [`SIDED`] (an ICD-10-CM term naming a side: "right", "left",
     /// "bilateral") and [`HAS_UNLESS`] (an entry in `unless`).
-    sided: Vec<u8>,
+    term_flags: Vec<u8>,
     /// Per term: how many pairs of alternatives it has (its entry in `alternatives`).
     pair_count: Vec<u8>,
     side_words: Vec<u32>,
@@ -248,7 +248,7 @@ const RELATIONAL_NOUNS: &[&str] = &[
 /// "GERD" is K21.9 "... without esophagitis"). The clause runs from "without" to the next
 /// comma, "in" or "with" ("... without complications in remission": "remission" stays
 /// required).
-fn title_clause(title: &str, index: &TermIndex) -> Vec<u32> {
+fn title_clause(title: &str, index: &TermIndex, relational: &[String]) -> Vec<u32> {
     let lower = title.to_ascii_lowercase();
     let mut words = Vec::new();
     // Every clause: "Laceration without foreign body of right index finger without damage
@@ -267,10 +267,6 @@ fn title_clause(title: &str, index: &TermIndex) -> Vec<u32> {
         // "of" opens the title's site ("without foreign body of left index finger") except
         // after the nouns whose object it is: every such "without/not ... of" of the
         // ICD-10-CM titles ("without loss of consciousness", "without evidence of ...").
-        let relational = RELATIONAL_NOUNS
-            .iter()
-            .filter_map(|n| index.analyzer().word(n))
-            .collect::<Vec<_>>();
         for (i, w) in clause.iter().enumerate() {
             if i > 0 && (w == "in" || w == "with") {
                 break;
@@ -387,6 +383,10 @@ impl Matcher {
         let with_unspecified = categories_with_unspecified(codes);
         let mut clauses: HashMap<CodeId, Vec<u32>> = HashMap::new();
         let site = site_words(codes, index);
+        let relational: Vec<String> = RELATIONAL_NOUNS
+            .iter()
+            .filter_map(|n| index.analyzer().word(n))
+            .collect();
         let title_pairs = crate::lexicon::title_alternatives(codes, index.analyzer());
         // (word, implied by, unless) as word ids; an unknown "unless" word is never said.
         let unsaid: Vec<(u32, u32, Option<u32>)> =
@@ -403,7 +403,7 @@ impl Matcher {
                 })
                 .collect();
         let mut unless: HashMap<u32, Box<[u32]>> = HashMap::new();
-        let mut sided = vec![0u8; side.terms.len()];
+        let mut term_flags = vec![0u8; side.terms.len()];
         let mut pair_count = vec![0u8; side.terms.len()];
         let side_words: Vec<u32> = ["right", "left", "bilateral"]
             .iter()
@@ -459,7 +459,7 @@ impl Matcher {
                                 .is_none_or(|c| !with_unspecified.contains(&c))
                             && !unspecified_beside(codes, term.code);
                         if default {
-                            title_clause(&code.title, index)
+                            title_clause(&code.title, index, &relational)
                         } else {
                             Vec::new()
                         }
@@ -491,13 +491,13 @@ impl Matcher {
                     .collect();
                 if !excluded.is_empty() {
                     unless.insert(t as u32, excluded);
-                    sided[t] |= HAS_UNLESS;
+                    term_flags[t] |= HAS_UNLESS;
                 }
             }
             if codes.get(term.code).system == System::Icd10cm
                 && words.iter().any(|w| side_words.contains(w))
             {
-                sided[t] |= SIDED;
+                term_flags[t] |= SIDED;
             }
             if term.source == crate::lexicon::Source::Title {
                 let pairs: Box<[(u32, u32)]> = title_pairs
@@ -530,7 +530,7 @@ impl Matcher {
             without,
             alternatives,
             unless,
-            sided,
+            term_flags,
             pair_count,
             side_words,
             without_word,
@@ -755,12 +755,12 @@ impl Matcher {
         };
         // A diagnosis's side is the note's: a reading that lacks the side its title names
         // says a side the sentence does not (I.B.13).
-        if self.sided[t as usize] & SIDED != 0
+        if self.term_flags[t as usize] & SIDED != 0
             && missing.iter().any(|w| self.side_words.contains(w))
         {
             return None;
         }
-        if self.sided[t as usize] & HAS_UNLESS != 0
+        if self.term_flags[t as usize] & HAS_UNLESS != 0
             && self
                 .unless
                 .get(&t)

@@ -166,10 +166,16 @@ impl Code {
     /// pneumonia", "Fall (on) (from) other stairs and steps", "... other specified ..."),
     /// which a note's plain words never state better than the named or unspecified code.
     pub fn is_residual(&self) -> bool {
-        let title = self.title.to_ascii_lowercase();
-        let words: Vec<&str> = title.split(|c: char| !c.is_alphanumeric()).collect();
-        words.windows(2).any(|w| w[0] == "other" && w[1] != "than")
-            || words.last() == Some(&"other")
+        // Runs once per index term at start-up: no allocation.
+        let mut words = self.title.split(|c: char| !c.is_alphanumeric()).peekable();
+        while let Some(w) = words.next() {
+            if w.eq_ignore_ascii_case("other")
+                && !words.peek().is_some_and(|n| n.eq_ignore_ascii_case("than"))
+            {
+                return true;
+            }
+        }
+        false
     }
 }
 
