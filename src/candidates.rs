@@ -248,6 +248,24 @@ const RELATIONAL_NOUNS: &[&str] = &[
 /// "GERD" is K21.9 "... without esophagitis"). The clause runs from "without" to the next
 /// comma, "in" or "with" ("... without complications in remission": "remission" stays
 /// required).
+/// The words a title puts only in parentheses: nonessential modifiers (I.A.7), "acute" of
+/// "Chronic obstructive pulmonary disease with (acute) exacerbation".
+fn nonessential_words(title: &str, index: &TermIndex) -> Vec<u32> {
+    if !title.contains('(') {
+        return Vec::new();
+    }
+    let essential = index
+        .analyzer()
+        .words(&crate::lexicon::strip_nonessential(title));
+    index
+        .analyzer()
+        .words(title)
+        .iter()
+        .filter(|w| !essential.contains(w))
+        .filter_map(|w| index.side.word_ids.get(w).copied())
+        .collect()
+}
+
 fn title_clause(title: &str, index: &TermIndex, relational: &[String]) -> Vec<u32> {
     let lower = title.to_ascii_lowercase();
     let mut words = Vec::new();
@@ -382,6 +400,7 @@ impl Matcher {
         let not_word = side.word_ids.get("not").copied();
         let with_unspecified = categories_with_unspecified(codes);
         let mut clauses: HashMap<CodeId, Vec<u32>> = HashMap::new();
+        let mut nonessential: HashMap<CodeId, Vec<u32>> = HashMap::new();
         let site = site_words(codes, index);
         let relational: Vec<String> = RELATIONAL_NOUNS
             .iter()
@@ -433,6 +452,19 @@ impl Matcher {
                             && unsaid
                                 .iter()
                                 .any(|&(u, by, _)| u == w && term.words.contains(&by)))
+                    })
+                    // A nonessential modifier, in parentheses (I.A.7), may be present or
+                    // absent: it counts only beside the title's other words, so "(acute)"
+                    // of J44.1 is not read from another condition's "Acute" six words away.
+                    .filter(|&w| {
+                        term.source != crate::lexicon::Source::Title
+                            || procedure
+                            || !nonessential
+                                .entry(term.code)
+                                .or_insert_with(|| {
+                                    nonessential_words(&codes.get(term.code).title, index)
+                                })
+                                .contains(&w)
                     })
                     .collect();
                 // "Disease NEC", "Disorder": a term made only of generic words is matched
@@ -557,7 +589,7 @@ impl Matcher {
         let word_id = |w: &str| analyzer.word(w).and_then(|w| index.side.word_ids.get(&w));
         let unilateral = word_id("unilateral");
         let bilateral = word_id("bilateral");
-        let both = word_id("both").copied();
+        let both = analyzer.word("both");
         let sided: Vec<u32> = ["right", "left"]
             .into_iter()
             .filter_map(word_id)
@@ -583,10 +615,11 @@ impl Matcher {
                     if let Some(&one_side) = unilateral.filter(|_| sided.contains(&id)) {
                         ids.push(one_side);
                     }
-                    // "both knees" are the tabular's "bilateral" (M17.0).
-                    if let Some(&two_sides) = bilateral.filter(|_| Some(id) == both) {
-                        ids.push(two_sides);
-                    }
+                }
+                // "both knees" are the tabular's "bilateral" (M17.0), whether or not a
+                // term of the index has the word "both".
+                if let Some(&two_sides) = bilateral.filter(|_| word.is_some() && word == both) {
+                    ids.push(two_sides);
                 }
                 let own = ids.len();
                 let len = surface.chars().count();

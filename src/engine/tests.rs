@@ -393,3 +393,34 @@ fn a_fracture_is_displaced_by_default_on_the_side_the_note_states() {
     assert_top(&found, &["S62.356A"], 1);
     assert_absent(&found, &["S62.326A", "S62.357A", "T14"]);
 }
+
+#[test]
+fn a_nonessential_modifier_is_read_only_beside_its_title() {
+    // I.A.7: "(acute)" of J44.1 "Chronic obstructive pulmonary disease with (acute)
+    // exacerbation" may be absent; the failure's own "Acute" at the head of the sentence is
+    // not J44.1's, so J96.01 is not taken in as a part of J44.1 (I.B.9 is for a code that
+    // says the other in full).
+    let found = inpatient("Acute respiratory failure with hypoxia due to COPD exacerbation.");
+    assert_top(&found, &["J96.01", "J44.1"], 2);
+    assert_absent(&found, &["J96.00", "J96.91", "J44.9"]);
+    // Beside the title's other words it still counts.
+    let found = inpatient("COPD with acute exacerbation.");
+    assert_top(&found, &["J44.1"], 1);
+    assert_absent(&found, &["J96.00", "J44.9"]);
+}
+
+#[test]
+fn osteoarthritis_of_a_named_side_is_unilateral_and_primary() {
+    // Index: "Osteoarthritis, hip, unilateral M16.1-" (primary); one named side is one side.
+    let found = inpatient("Assessment: left hip osteoarthritis, moderate.");
+    assert_top(&found, &["M16.12"], 1);
+    assert_absent(&found, &["M16.11", "M16.10", "M16.9", "M16.0"]);
+    // "both hips" is the tabular's "bilateral".
+    let found = inpatient("Osteoarthritis of both hips.");
+    assert_top(&found, &["M16.0"], 1);
+    assert_absent(&found, &["M16.11", "M16.12", "M16.9"]);
+    // Stated post-traumatic, it is not primary.
+    let found = inpatient("Post-traumatic osteoarthritis of the right hip.");
+    assert_top(&found, &["M16.51"], 1);
+    assert_absent(&found, &["M16.11", "M16.12"]);
+}

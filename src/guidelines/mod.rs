@@ -68,6 +68,18 @@ impl TermSpan {
         self.sentence == other.sentence && self.tokens.iter().all(|k| other.tokens.contains(k))
     }
 
+    /// At least half of `other`'s words are words of this span: a longer phrase that only
+    /// reaches over it ("Acute respiratory failure ... due to COPD exacerbation", where
+    /// J44.1's "(acute)" is the failure's word) does not say it.
+    fn says_most_of(&self, other: &TermSpan) -> bool {
+        let shared = other
+            .tokens
+            .iter()
+            .filter(|k| self.tokens.contains(k))
+            .count();
+        2 * shared >= other.tokens.len()
+    }
+
     fn first(&self) -> usize {
         self.tokens.first().copied().unwrap_or(0)
     }
@@ -1587,6 +1599,7 @@ fn container_of(
                             && (s.words > t.words || t.words == 0)
                             && (s.first() <= t.first() || (s.placed && s.first() == t.first() + 1))
                             && t.last() <= s.last()
+                            && (s.says_most_of(t) || (s.placed && s.first() == t.first() + 1))
                     })
                 })
                 && explained_inferences(a, b)
