@@ -1031,6 +1031,7 @@ fn denied_at(note: &Note, k: usize, sentence_start: usize) -> bool {
         sentence_start,
         DENIALS,
         &[".", ";", ":", "with", "but", "due"],
+        &[],
     )
 }
 

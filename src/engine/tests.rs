@@ -424,3 +424,13 @@ fn osteoarthritis_of_a_named_side_is_unilateral_and_primary() {
     assert_top(&found, &["M16.51"], 1);
     assert_absent(&found, &["M16.11", "M16.12"]);
 }
+
+#[test]
+fn a_denial_reaches_over_signs_of_to_the_condition() {
+    // I.B.1: "no signs of infection" denies the infection, so a colonization is not read
+    // as A49.02 "Methicillin resistant Staphylococcus aureus infection, unspecified site".
+    let found = inpatient("Preop screening: MRSA nares swab positive, no signs of infection.");
+    assert_absent(&found, &["A49.02"]);
+    let found = inpatient("MRSA infection.");
+    assert_top(&found, &["A49.02"], 1);
+}

@@ -1662,8 +1662,14 @@ fn denied_token(note: &Note, k: usize, sentence_start: usize) -> bool {
         sentence_start,
         DENIALS,
         &[".", ";", ":", "with", "but", "and", "due", "of"],
+        DENIED_OBJECT_NOUNS,
     )
 }
+
+/// Nouns whose "of" object a denial before them still denies: "no signs of infection",
+/// "no evidence of malignancy" deny the infection and the malignancy, as "without loss of
+/// consciousness" does in the tabular's titles.
+const DENIED_OBJECT_NOUNS: &[&str] = &["signs", "sign", "evidence", "symptoms", "loss"];
 
 /// Does the title state the word (an occurrence not itself after "without"/"no"/"not")?
 fn title_affirms(title: &str, word: &str) -> bool {

@@ -105,15 +105,17 @@ impl Note {
             .assertion(sentence_index, sentence, first, last)
     }
 
-    /// Section of the sentence containing token `token_index` (`Unknown` for an empty note).
     /// Is token `k` denied: one of `denials` among the (up to) four tokens before it, from
-    /// `sentence_start` on, with none of `stops` (punctuation, "with", ...) between?
+    /// `sentence_start` on, with none of `stops` (punctuation, "with", ...) between? A stop
+    /// right after one of `passed_after` does not stop ("of" after "signs": "no signs of
+    /// infection").
     pub fn denied_before(
         &self,
         k: usize,
         sentence_start: usize,
         denials: &[&str],
         stops: &[&str],
+        passed_after: &[&str],
     ) -> bool {
         let from = k.saturating_sub(4).max(sentence_start);
         for i in (from..k).rev() {
@@ -121,13 +123,15 @@ impl Note {
             if denials.contains(&w) {
                 return true;
             }
-            if stops.contains(&w) {
+            let passed = i > from && passed_after.contains(&self.tokens[i - 1].norm.as_str());
+            if stops.contains(&w) && !passed {
                 return false;
             }
         }
         false
     }
 
+    /// Section of the sentence containing token `token_index` (`Unknown` for an empty note).
     pub fn section_of_token(&self, token_index: usize) -> Section {
         self.sentences
             .get(self.sentence_of_token(token_index))
