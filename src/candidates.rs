@@ -13,6 +13,7 @@ use crate::text::Note;
 /// Flags of `Matcher::term_flags`.
 const SIDED: u8 = 1;
 const HAS_UNLESS: u8 = 2;
+const DENIED_CLAUSE: u8 = 4;
 
 /// Approach and device words of PCS titles.
 fn is_pcs_axis_word(word: &str) -> bool {
@@ -145,9 +146,15 @@ pub struct Matcher {
     /// Terms whose title is not read where the sentence says one of these words (the
     /// other choice of a default: "nondisplaced" for "Displaced fracture ...").
     unless: HashMap<u32, Box<[u32]>>,
+    /// Terms whose "without ..." clause is not the default: the note says it, so its words
+    /// must stand denied ("without psychotic features" for F32.2).
+    denied_clause: HashMap<u32, Box<[u32]>>,
     /// Per term: [`SIDED`] (an ICD-10-CM term naming a side: "right", "left",
-    /// "bilateral") and [`HAS_UNLESS`] (an entry in `unless`).
+    /// "bilateral"), [`HAS_UNLESS`] (an entry in `unless`) and [`DENIED_CLAUSE`] (an entry
+    /// in `denied_clause`).
     term_flags: Vec<u8>,
+    /// Words a partial reading never lacks (see [`NEVER_UNSAID`]).
+    never_unsaid: Vec<u32>,
     /// Per term: how many pairs of alternatives it has (its entry in `alternatives`).
     pair_count: Vec<u8>,
     side_words: Vec<u32>,
@@ -225,6 +232,12 @@ fn site_words(codes: &CodeSet, index: &TermIndex) -> Vec<bool> {
     }
     site
 }
+
+/// Words common in the code set (so a partial reading could lack them) that change what a
+/// title says: I22 "Subsequent ST elevation (STEMI) ... myocardial infarction" is a new
+/// infarction within four weeks of an earlier one (I.C.9.e.4), which the note must say; an
+/// "inferior wall STEMI" is I21.19.
+const NEVER_UNSAID: &[&str] = &["subsequent"];
 
 /// Nouns a title's "without"/"not" clause takes an "of" object after (the clause goes on
 /// past "of"): all of them in the FY2026 ICD-10-CM titles.
@@ -399,7 +412,8 @@ impl Matcher {
         let without_word = side.word_ids.get("without").copied();
         let not_word = side.word_ids.get("not").copied();
         let with_unspecified = categories_with_unspecified(codes);
-        let mut clauses: HashMap<CodeId, Vec<u32>> = HashMap::new();
+        let mut clauses: HashMap<CodeId, (bool, Vec<u32>)> = HashMap::new();
+        let mut denied_clause: HashMap<u32, Box<[u32]>> = HashMap::new();
         let mut nonessential: HashMap<CodeId, Vec<u32>> = HashMap::new();
         let site = site_words(codes, index);
         let relational: Vec<String> = RELATIONAL_NOUNS
@@ -479,26 +493,46 @@ impl Matcher {
                     content
                 }
             };
-            let clause_words: &[u32] = match without_word {
+            // (the clause holds by default, its words)
+            let (default_clause, title_clause_words): (bool, &[u32]) = match without_word {
                 Some(w)
                     if term.words.contains(&w)
                         || not_word.is_some_and(|n| term.words.contains(&n)) =>
                 {
-                    clauses.entry(term.code).or_insert_with(|| {
+                    let (default, words) = clauses.entry(term.code).or_insert_with(|| {
                         let code = codes.get(term.code);
-                        let default = code.system == System::Icd10cm
-                            && category_of(codes, term.code)
-                                .is_none_or(|c| !with_unspecified.contains(&c))
-                            && !unspecified_beside(codes, term.code);
-                        if default {
-                            title_clause(&code.title, index, &relational)
-                        } else {
-                            Vec::new()
+                        if code.system != System::Icd10cm {
+                            return (false, Vec::new());
                         }
-                    })
+                        let default = category_of(codes, term.code)
+                            .is_none_or(|c| !with_unspecified.contains(&c))
+                            && !unspecified_beside(codes, term.code);
+                        (default, title_clause(&code.title, index, &relational))
+                    });
+                    (*default, words)
                 }
-                _ => &[],
+                _ => (false, &[]),
             };
+            let clause_words: &[u32] = if default_clause {
+                title_clause_words
+            } else {
+                &[]
+            };
+            // Not the default, the clause is said: its words must be denied in the note
+            // ("severe without psychotic features" is not read from "severe with
+            // psychotic features").
+            if !default_clause {
+                let must_deny: Box<[u32]> = words
+                    .iter()
+                    .copied()
+                    .filter(|w| title_clause_words.contains(w))
+                    .filter(|&w| Some(w) != without_word && Some(w) != not_word)
+                    .collect();
+                if !must_deny.is_empty() {
+                    denied_clause.insert(t as u32, must_deny);
+                    term_flags[t] |= DENIED_CLAUSE;
+                }
+            }
             let clause: Box<[u32]> = words
                 .iter()
                 .copied()
@@ -562,6 +596,11 @@ impl Matcher {
             without,
             alternatives,
             unless,
+            denied_clause,
+            never_unsaid: NEVER_UNSAID
+                .iter()
+                .filter_map(|w| side.word_ids.get(&index.analyzer().word(w)?).copied())
+                .collect(),
             term_flags,
             pair_count,
             side_words,
@@ -801,6 +840,17 @@ impl Matcher {
         {
             return None;
         }
+        if self.term_flags[t as usize] & DENIED_CLAUSE != 0
+            && self.denied_clause.get(&t).is_some_and(|d| {
+                d.iter().any(|w| {
+                    occurrences
+                        .get(w)
+                        .is_some_and(|at| at.iter().any(|&p| !denied_at(note, p, range.start)))
+                })
+            })
+        {
+            return None;
+        }
         if !pairs.is_empty() {
             let missing_words = missing.len() - unsaid_pairs;
             let needed = content.len() - pairs.len();
@@ -819,7 +869,7 @@ impl Matcher {
                 .iter()
                 .map(|&w| side.idf_of(w))
                 .fold(f32::INFINITY, f32::min);
-            if missing_idf > lowest_idf {
+            if missing_idf > lowest_idf || missing.iter().any(|w| self.never_unsaid.contains(w)) {
                 return None;
             }
         }

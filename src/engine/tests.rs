@@ -434,3 +434,33 @@ fn a_denial_reaches_over_signs_of_to_the_condition() {
     let found = inpatient("MRSA infection.");
     assert_top(&found, &["A49.02"], 1);
 }
+
+#[test]
+fn a_title_clause_the_note_contradicts_is_not_read() {
+    // F32.2 "... severe without psychotic features" is not read from "severe with psychotic
+    // features" (its clause is no default: F32 has an unspecified code); a major depressive
+    // disorder not stated recurrent is a single episode (Index: "Disorder, depressive, major
+    // (single episode)").
+    let found =
+        inpatient("Major depressive disorder, single episode, severe with psychotic features.");
+    assert_top(&found, &["F32.3"], 2);
+    assert_absent(&found, &["F32.2"]);
+    let found = inpatient("Major depressive disorder, severe without psychotic features.");
+    assert_top(&found, &["F32.2"], 1);
+    assert_absent(&found, &["F32.3", "F33.2"]);
+    let found = inpatient("Major depressive disorder, moderate.");
+    assert_top(&found, &["F32.1"], 1);
+}
+
+#[test]
+fn a_named_artery_is_not_an_other_artery_and_subsequent_is_said() {
+    // I.A.9.a: "involving the right coronary artery" is I21.11, not the residual I21.19
+    // "... involving other coronary artery of inferior wall"; I22 (a subsequent infarction,
+    // I.C.9.e.4) is never read without "subsequent" and only beside an I21 code.
+    let found = inpatient("Acute inferior wall STEMI involving the right coronary artery.");
+    assert_top(&found, &["I21.11"], 1);
+    assert_absent(&found, &["I21.19", "I22.1", "I21.3"]);
+    let found = inpatient("Inferior wall STEMI.");
+    assert_top(&found, &["I21.19"], 1);
+    assert_absent(&found, &["I22.1"]);
+}

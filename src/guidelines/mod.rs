@@ -1761,7 +1761,11 @@ fn same_words_better_code(codes: &CodeSet, findings: &[Finding], verdict: &mut V
         }
         // The same words, or part of the words of a named code of the same chapter
         // ("Fracture NOS", T14.8, inside "fracture of the shaft of the right fifth
-        // metacarpal", S62.326A).
+        // metacarpal", S62.326A), or words that hold a named code of its own subcategory
+        // in full: "inferior wall STEMI involving the right coronary artery" is I21.11, not
+        // I21.19 "... involving other coronary artery of inferior wall" (the right
+        // coronary artery is the form the subcategory names).
+        let condition = condition_of(codes, a.code);
         let named = findings.iter().enumerate().find(|(j, b)| {
             *j != i
                 && verdict.dropped[*j].is_none()
@@ -1773,6 +1777,12 @@ fn same_words_better_code(codes: &CodeSet, findings: &[Finding], verdict: &mut V
                             || (t.within(s)
                                 && s.tokens.len() > t.tokens.len()
                                 && chapter(codes, a.code) == chapter(codes, b.code))
+                            || (s.sentence == t.sentence
+                                && t.first() <= s.first()
+                                && s.last() <= t.last()
+                                && s.coverage >= WELL_STATED
+                                && unspecified_count(codes, b.code) == 0
+                                && condition.is_some_and(|c| codes.is_within(b.code, c)))
                     })
                 })
         });
