@@ -1859,6 +1859,7 @@ fn partial_readings(codes: &CodeSet, findings: &[Finding], verdict: &mut Verdict
 /// I.A.12.a: two codes in an Excludes1 relation are never reported together. Where the
 /// words that state one all lie inside a longer statement of the other ("HIV" inside "HIV
 /// positive, asymptomatic": B20 and Z21), the note says the longer one; the shorter goes.
+/// So does one only inferred (learned phrases, the encoder) where the other is stated.
 fn excludes1_within(codes: &CodeSet, findings: &[Finding], verdict: &mut Verdict) {
     // The fuller statements: kept findings stated in full, and combination codes, whose
     // words are their parts' ("stable angina" of I25.118 holds the "angina" of I20.9).
@@ -1880,7 +1881,7 @@ fn excludes1_within(codes: &CodeSet, findings: &[Finding], verdict: &mut Verdict
         .collect();
     for (i, a) in findings.iter().enumerate() {
         if verdict.dropped[i].is_some()
-            || a.terms.is_empty()
+            || (a.terms.is_empty() && a.inferred.is_empty())
             || codes.get(a.code).system != System::Icd10cm
         {
             continue;
@@ -1889,11 +1890,27 @@ fn excludes1_within(codes: &CodeSet, findings: &[Finding], verdict: &mut Verdict
             *code != a.code
                 && (crate::rules::excludes1_note(codes, a.code, *code).is_some()
                     || crate::rules::excludes1_note(codes, *code, a.code).is_some())
-                && a.terms.iter().all(|t| {
-                    terms.iter().any(|s| {
-                        t.within(s) && s.coverage >= WELL_STATED && s.tokens.len() > t.tokens.len()
+                && if a.terms.is_empty() {
+                    // Only learned phrases or the encoder found it, on words that state the
+                    // other code in full ("major depressive disorder, moderate": F32.1, and
+                    // F33.1 by likeness).
+                    a.inferred.iter().all(|t| {
+                        terms.iter().any(|s| {
+                            s.sentence == t.sentence
+                                && s.coverage >= WELL_STATED
+                                && s.first() <= t.first()
+                                && t.last() <= s.last()
+                        })
                     })
-                })
+                } else {
+                    a.terms.iter().all(|t| {
+                        terms.iter().any(|s| {
+                            t.within(s)
+                                && s.coverage >= WELL_STATED
+                                && s.tokens.len() > t.tokens.len()
+                        })
+                    })
+                }
         });
         if let Some(&(code, _)) = found {
             let shown = codes.get(code).display();

@@ -675,3 +675,43 @@ fn a_chapter_15_code_needs_a_pregnancy_in_the_note() {
         assert_eq!(case.reported(Inpatient), ["O10.019"], "{text}");
     }
 }
+
+#[test]
+fn a_code_only_inferred_on_words_stating_its_excludes1_partner_is_not_reported() {
+    // I.A.12.a: F32 "Excludes1: recurrent depressive disorder (F33.-)". F33.1 found only by
+    // likeness on the words that state F32.1 in full is not reported beside it; found on
+    // other words of the sentence, it is left to the ranking.
+    let codes = CodeSet::fixture(include_str!("../../tests/fixtures/tabular-engine.xml"));
+    let note = Note::analyze("Major depressive disorder, moderate. Recurrent episodes since 2019.");
+    // A term's tokens are its words (no punctuation); an inferred span is the phrase.
+    let words_of = |words: &str| {
+        let mut span = span_of(&note, words);
+        span.tokens
+            .retain(|&k| note.tokens[k].norm.chars().any(char::is_alphanumeric));
+        span
+    };
+    let finding = |code: &str, stated: Option<&str>, inferred: &str| Finding {
+        code: codes.find(code).expect("in fixture"),
+        assertion: Present,
+        terms: stated.map(|w| vec![words_of(w)]).unwrap_or_default(),
+        inferred: vec![span_of(&note, inferred)],
+    };
+    let reported = |findings: &[Finding]| -> Vec<String> {
+        let verdict = Guidelines::new(&codes).apply(&codes, &note, findings, Inpatient);
+        findings
+            .iter()
+            .zip(&verdict.dropped)
+            .filter(|(_, d)| d.is_none())
+            .map(|(f, _)| codes.get(f.code).display())
+            .collect()
+    };
+    let stated = finding(
+        "F32.1",
+        Some("major depressive disorder , moderate"),
+        "major depressive disorder , moderate",
+    );
+    let same_words = finding("F33.1", None, "major depressive disorder , moderate");
+    assert_eq!(reported(&[stated.clone(), same_words]), ["F32.1"]);
+    let other_words = finding("F33.1", None, "recurrent episodes");
+    assert_eq!(reported(&[stated, other_words]), ["F32.1", "F33.1"]);
+}
