@@ -464,3 +464,16 @@ fn a_named_artery_is_not_an_other_artery_and_subsequent_is_said() {
     assert_top(&found, &["I21.19"], 1);
     assert_absent(&found, &["I22.1"]);
 }
+
+#[test]
+fn a_stone_with_hydronephrosis_is_the_combination_and_heroin_is_an_opioid() {
+    // I.A.15, Index "Hydronephrosis, with, obstruction (by) ureteral calculus N13.2"; N20
+    // Excludes1 "that with hydronephrosis (N13.2)".
+    let found = inpatient("Left ureteral stone with hydronephrosis.");
+    assert_top(&found, &["N13.2"], 1);
+    assert_absent(&found, &["N20.1", "N13.30", "N13.39"]);
+    // Index: "Dependence, heroin - see Dependence, drug, opioid".
+    let found = inpatient("Heroin dependence, in withdrawal.");
+    assert_top(&found, &["F11.23"], 1);
+    assert_absent(&found, &["F11.20", "F11.93"]);
+}
