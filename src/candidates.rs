@@ -520,7 +520,22 @@ impl Matcher {
             };
             // Not the default, the clause is said: its words must be denied in the note
             // ("severe without psychotic features" is not read from "severe with
-            // psychotic features").
+            // psychotic features"), by "no" as well as "without"; "not" of "site not
+            // specified" (N39.0) is no word a note must say.
+            let words: Box<[u32]> = if !default_clause && !title_clause_words.is_empty() {
+                let kept: Box<[u32]> = words
+                    .iter()
+                    .copied()
+                    .filter(|&w| Some(w) != without_word && Some(w) != not_word)
+                    .collect();
+                if kept.is_empty() {
+                    words
+                } else {
+                    kept
+                }
+            } else {
+                words
+            };
             if !default_clause {
                 let must_deny: Box<[u32]> = words
                     .iter()

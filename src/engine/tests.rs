@@ -477,3 +477,12 @@ fn a_stone_with_hydronephrosis_is_the_combination_and_heroin_is_an_opioid() {
     assert_top(&found, &["F11.23"], 1);
     assert_absent(&found, &["F11.20", "F11.93"]);
 }
+
+#[test]
+fn site_not_specified_is_no_word_a_note_must_say() {
+    // N39.0 "Urinary tract infection, site not specified" is stated in full by "urinary tract
+    // infection", so the dysuria is integral (I.C.18.b) and "infection" is not also B99.9.
+    let found = inpatient("Dysuria. Urinary tract infection.");
+    assert_top(&found, &["N39.0"], 1);
+    assert_absent(&found, &["R30.0", "B99.9", "B99.8"]);
+}
