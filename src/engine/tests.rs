@@ -486,3 +486,14 @@ fn site_not_specified_is_no_word_a_note_must_say() {
     assert_top(&found, &["N39.0"], 1);
     assert_absent(&found, &["R30.0", "B99.9", "B99.8"]);
 }
+
+#[test]
+fn morbid_obesity_is_the_index_default_code() {
+    // Index: "Obesity, morbid E66.01" ("Morbid (severe) obesity due to excess calories").
+    let found = inpatient("Morbid obesity.");
+    assert_top(&found, &["E66.01"], 1);
+    assert_absent(&found, &["E66.09", "E66.2"]);
+    let found = inpatient("Obesity.");
+    assert_top(&found, &["E66.9"], 1);
+    assert_absent(&found, &["E66.01"]);
+}

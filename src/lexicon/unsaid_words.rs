@@ -52,6 +52,6 @@ mod tests {
             assert_eq!(cols.len(), 4, "{line}");
             assert!(cols[3].len() > 10, "{line}: cite the source");
         }
-        assert_eq!(rows.len(), 17);
+        assert_eq!(rows.len(), 20);
     }
 }
