@@ -255,12 +255,6 @@ const RELATIONAL_NOUNS: &[&str] = &[
     "unavailability",
 ];
 
-/// The words of a title's "without ..." clause, when silence in a note states it: a
-/// title's "without X" is then the default a note states by not mentioning X (I.A.15 and
-/// the Index's defaults: "acute cystitis" is N30.00 "Acute cystitis without hematuria",
-/// "GERD" is K21.9 "... without esophagitis"). The clause runs from "without" to the next
-/// comma, "in" or "with" ("... without complications in remission": "remission" stays
-/// required).
 /// The words a title puts only in parentheses: nonessential modifiers (I.A.7), "acute" of
 /// "Chronic obstructive pulmonary disease with (acute) exacerbation".
 fn nonessential_words(title: &str, index: &TermIndex) -> Vec<u32> {
@@ -279,6 +273,12 @@ fn nonessential_words(title: &str, index: &TermIndex) -> Vec<u32> {
         .collect()
 }
 
+/// The words of a title's "without ..." clause. Where the clause is the default, a note
+/// states it by not mentioning X (I.A.15 and the Index's defaults: "acute cystitis" is
+/// N30.00 "Acute cystitis without hematuria", "GERD" is K21.9 "... without esophagitis");
+/// elsewhere the note must deny them. The clause runs from "without" to the next
+/// comma, "in" or "with" ("... without complications in remission": "remission" stays
+/// required).
 fn title_clause(title: &str, index: &TermIndex, relational: &[String]) -> Vec<u32> {
     let lower = title.to_ascii_lowercase();
     let mut words = Vec::new();
@@ -493,7 +493,7 @@ impl Matcher {
                     content
                 }
             };
-            // (the clause holds by default, its words)
+            // Whether the title's "without"/"not" clause holds by default, and its words.
             let (default_clause, title_clause_words): (bool, &[u32]) = match without_word {
                 Some(w)
                     if term.words.contains(&w)
