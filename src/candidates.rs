@@ -411,6 +411,7 @@ impl Matcher {
         let mut without = Vec::with_capacity(side.terms.len());
         let without_word = side.word_ids.get("without").copied();
         let not_word = side.word_ids.get("not").copied();
+        let opens_clause = |w: u32| Some(w) == without_word || Some(w) == not_word;
         let with_unspecified = categories_with_unspecified(codes);
         let mut clauses: HashMap<CodeId, (bool, Vec<u32>)> = HashMap::new();
         let mut denied_clause: HashMap<u32, Box<[u32]>> = HashMap::new();
@@ -526,7 +527,7 @@ impl Matcher {
                 let kept: Box<[u32]> = words
                     .iter()
                     .copied()
-                    .filter(|&w| Some(w) != without_word && Some(w) != not_word)
+                    .filter(|&w| !opens_clause(w))
                     .collect();
                 if kept.is_empty() {
                     words
@@ -541,7 +542,7 @@ impl Matcher {
                     .iter()
                     .copied()
                     .filter(|w| title_clause_words.contains(w))
-                    .filter(|&w| Some(w) != without_word && Some(w) != not_word)
+                    .filter(|&w| !opens_clause(w))
                     .collect();
                 if !must_deny.is_empty() {
                     denied_clause.insert(t as u32, must_deny);

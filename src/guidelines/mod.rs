@@ -80,6 +80,14 @@ impl TermSpan {
         2 * shared >= other.tokens.len()
     }
 
+    /// This span reaches from before `other` to after it, in the same sentence (its words
+    /// need not be `other`'s).
+    fn spans(&self, other: &TermSpan) -> bool {
+        self.sentence == other.sentence
+            && self.first() <= other.first()
+            && other.last() <= self.last()
+    }
+
     fn first(&self) -> usize {
         self.tokens.first().copied().unwrap_or(0)
     }
@@ -1777,9 +1785,7 @@ fn same_words_better_code(codes: &CodeSet, findings: &[Finding], verdict: &mut V
                             || (t.within(s)
                                 && s.tokens.len() > t.tokens.len()
                                 && chapter(codes, a.code) == chapter(codes, b.code))
-                            || (s.sentence == t.sentence
-                                && t.first() <= s.first()
-                                && s.last() <= t.last()
+                            || (t.spans(s)
                                 && s.coverage >= WELL_STATED
                                 && unspecified_count(codes, b.code) == 0
                                 && condition.is_some_and(|c| codes.is_within(b.code, c)))
@@ -1895,12 +1901,9 @@ fn excludes1_within(codes: &CodeSet, findings: &[Finding], verdict: &mut Verdict
                     // other code in full ("major depressive disorder, moderate": F32.1, and
                     // F33.1 by likeness).
                     a.inferred.iter().all(|t| {
-                        terms.iter().any(|s| {
-                            s.sentence == t.sentence
-                                && s.coverage >= WELL_STATED
-                                && s.first() <= t.first()
-                                && t.last() <= s.last()
-                        })
+                        terms
+                            .iter()
+                            .any(|s| s.spans(t) && s.coverage >= WELL_STATED)
                     })
                 } else {
                     a.terms.iter().all(|t| {
