@@ -1736,7 +1736,9 @@ fn explained_inferences(a: &Finding, b: &Finding) -> bool {
         b.terms.iter().any(|s| {
             s.sentence == t.sentence
                 && s.coverage >= WELL_STATED
-                && (a.stated() || t.tokens.iter().all(|k| s.tokens.contains(k)))
+                // A phrase recognised whole (a procedure statement: "Open repair of right
+                // inguinal hernia with mesh") holds every word between its first and last.
+                && (a.stated() || t.within(s) || (!s.placed && s.spans(t)))
         })
     })
 }

@@ -12,6 +12,44 @@ const BODY_PARTS: &str = include_str!("body_parts.tsv");
 const APPROACHES: &str = include_str!("approaches.tsv");
 const MODIFIERS: &str = include_str!("modifiers.tsv");
 const GUARDS: &str = include_str!("guards.tsv");
+const INTEGRAL_OPERATIONS: &str = include_str!("integral_operations.tsv");
+
+/// One row of `integral_operations.tsv`: codes fitting `integral` are not coded beside a
+/// code fitting `kept` (on the same body part when `same_body_part`).
+pub(super) struct IntegralRule {
+    pub kept: Pattern,
+    pub integral: Pattern,
+    pub same_body_part: bool,
+}
+
+impl IntegralRule {
+    fn parse(line: &str) -> Option<IntegralRule> {
+        let mut fields = line.split('\t').map(str::trim);
+        let kept = Pattern::parse(fields.next()?)?;
+        let integral = Pattern::parse(fields.next()?)?;
+        let same_body_part = match fields.next()? {
+            "same" => true,
+            "any" => false,
+            _ => return None,
+        };
+        Some(IntegralRule {
+            kept,
+            integral,
+            same_body_part,
+        })
+    }
+}
+
+fn integral_lines() -> impl Iterator<Item = &'static str> {
+    INTEGRAL_OPERATIONS
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .skip(1)
+}
+
+/// The rules of `integral_operations.tsv` (malformed lines skipped; a test keeps them out).
+pub(super) static INTEGRAL_RULES: LazyLock<Vec<IntegralRule>> =
+    LazyLock::new(|| integral_lines().filter_map(IntegralRule::parse).collect());
 
 /// The guard phrases (`guards.tsv`): words of each, and whether it stands before the
 /// procedure it guards ("planned") or after it ("was declined", "ordered").
@@ -105,6 +143,14 @@ impl Pattern {
         })
     }
 
+    /// Does the code `chars` fit this pattern? Each stated axis must hold its character.
+    pub fn fits(&self, chars: &[u8; 7]) -> bool {
+        self.axes
+            .iter()
+            .zip(chars)
+            .all(|(axis, ch)| axis.is_empty() || axis.iter().any(|v| v.ch == *ch))
+    }
+
     pub fn states(&self, axis: usize) -> bool {
         self.axes[axis].iter().any(|v| !v.assumed)
     }
@@ -170,6 +216,9 @@ pub(super) struct Entry {
     pub endoscopic_approach: Option<u8>,
     /// The composed code must fit this for the entry to apply (approaches, modifiers).
     pub scope: Pattern,
+    /// A second code the statement also states, laid over the composed one (a laparoscopy
+    /// "converted to open" is also a laparoscopic inspection, B3.2d); empty for none.
+    pub also: Pattern,
 }
 
 pub(super) type EntryId = u16;
@@ -286,6 +335,7 @@ impl Builder {
             sides: Sides::parse(field("sides"))?,
             endoscopic_approach,
             scope: optional_pattern("scope")?,
+            also: optional_pattern("also")?,
         };
         let id = EntryId::try_from(self.entries.len()).ok()?;
         let lower = form.to_lowercase();
@@ -347,5 +397,10 @@ pub(super) fn malformed_lines() -> Vec<String> {
     bad.extend(builder.table(APPROACHES, TableKind::Approaches));
     bad.extend(builder.table(MODIFIERS, TableKind::Modifiers));
     bad.extend(builder.table(GUARDS, TableKind::Guards));
+    bad.extend(
+        integral_lines()
+            .filter(|l| IntegralRule::parse(l).is_none())
+            .map(str::to_string),
+    );
     bad
 }

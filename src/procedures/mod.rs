@@ -112,27 +112,71 @@ impl ProcedureComposer {
     /// sentence.
     pub fn find(&self, note: &Note) -> Vec<ProcedureMention> {
         let mut mentions: Vec<ProcedureMention> = Vec::new();
-        for (sentence_index, sentence) in note.sentences.iter().enumerate() {
+        let mut next = 0;
+        while next < note.sentences.len() {
+            let sentence_index = next;
+            let sentence = &note.sentences[sentence_index];
+            // Clauses after ";" go on with the same procedure ("Left ureteroscopy with laser
+            // lithotripsy; all stone fragments removed with a basket"): composed as one.
+            let mut last = sentence_index;
+            while note
+                .sentences
+                .get(last + 1)
+                .is_some_and(|n| n.section == sentence.section)
+                && note.sentences[last]
+                    .tokens
+                    .end
+                    .checked_sub(1)
+                    .is_some_and(|t| note.tokens[t].norm == ";")
+            {
+                last += 1;
+            }
+            next = last + 1;
             if sentence.section == Section::Plan {
                 continue; // a plan lists what is to be done, not what was done
             }
-            let hits = scan(note, sentence.tokens.clone());
+            let range = sentence.tokens.start..note.sentences[last].tokens.end;
+            let mut hits = scan(note, range.clone());
+            // A procedure word the note denies or puts in the past ("normal, no biopsies")
+            // takes no words and no merged inspection.
+            hits.retain(|h| {
+                h.role() != Role::Operation || note.assertion(h.first, h.last) == Assertion::Present
+            });
             if !hits.iter().any(|h| h.role() == Role::Operation) {
                 continue;
             }
-            for statement in statements(&hits) {
-                if !self.performed(note, &hits, &statement) {
-                    continue;
+            let statements: Vec<Statement> = statements(note, &hits)
+                .into_iter()
+                .filter(|st| self.performed(note, &hits, st))
+                .collect();
+            let first_pass: Vec<Vec<Composed>> = statements
+                .iter()
+                .map(|st| self.compose(note, range.clone(), &hits, st))
+                .collect();
+            let mut sentence_codes: Vec<Composed> = Vec::new();
+            for (s, statement) in statements.iter().enumerate() {
+                let borrowed = borrowed_words(&hits, &statements, &first_pass, s);
+                if borrowed.is_empty() {
+                    sentence_codes.extend(first_pass[s].iter().cloned());
+                } else {
+                    let mut statement = statement.clone();
+                    statement.donor_attached.extend(borrowed);
+                    sentence_codes.extend(self.compose(note, range.clone(), &hits, &statement));
                 }
-                for composed in self.compose(note, sentence.tokens.clone(), &hits, &statement) {
-                    let duplicate = mentions
-                        .iter_mut()
-                        .find(|m| m.code == composed.code && m.sentence == sentence_index);
-                    match duplicate {
-                        Some(m) if m.confidence >= composed.confidence => {}
-                        Some(m) => *m = composed.into_mention(sentence_index),
-                        None => mentions.push(composed.into_mention(sentence_index)),
-                    }
+            }
+            for composed in without_integral(sentence_codes) {
+                // The sentence its words begin in (a statement may go on after ";").
+                let sentence = composed
+                    .tokens
+                    .first()
+                    .map_or(sentence_index, |&t| note.sentence_of_token(t));
+                let duplicate = mentions
+                    .iter_mut()
+                    .find(|m| m.code == composed.code && m.sentence == sentence);
+                match duplicate {
+                    Some(m) if m.confidence >= composed.confidence => {}
+                    Some(m) => *m = composed.into_mention(sentence),
+                    None => mentions.push(composed.into_mention(sentence)),
                 }
             }
         }
@@ -230,6 +274,7 @@ impl ProcedureComposer {
 
         // Approach words and modifiers that fit the composed code so far.
         let mut side = anchor.half.then_some(Side::Half);
+        let mut also: Vec<&Pattern> = Vec::new();
         let around: Vec<usize> = statement
             .attached
             .iter()
@@ -241,6 +286,9 @@ impl ProcedureComposer {
             match entry.role {
                 Role::Approach if entry.scope.admits(&pattern) => {
                     override_axes(&mut pattern, &entry.pattern);
+                    if entry.also.axes.iter().any(|a| !a.is_empty()) {
+                        also.push(&entry.also);
+                    }
                     used.push(h);
                 }
                 Role::Side(s) => {
@@ -257,7 +305,10 @@ impl ProcedureComposer {
         let base = pattern.clone();
         for &h in &around {
             let entry = hits[h].entry();
-            if entry.role == Role::Modifier && entry.scope.admits(&base) {
+            // "primary suture repair, no mesh": a device or qualifier the note denies is
+            // not the procedure's.
+            let denied = note.assertion(hits[h].first, hits[h].last) == Assertion::Negated;
+            if entry.role == Role::Modifier && entry.scope.admits(&base) && !denied {
                 override_axes(&mut pattern, &entry.pattern);
                 used.push(h);
             }
@@ -287,7 +338,21 @@ impl ProcedureComposer {
             }
         }
 
-        let variants = sided_variants(&pattern, body.map(|b| b.sides).unwrap_or_default(), side);
+        let variants: Vec<(Pattern, bool)> =
+            sided_variants(&pattern, body.map(|b| b.sides).unwrap_or_default(), side)
+                .into_iter()
+                .flat_map(|(variant, defaulted)| {
+                    let extra: Vec<(Pattern, bool)> = also
+                        .iter()
+                        .map(|overlay| {
+                            let mut p = variant.clone();
+                            override_axes(&mut p, overlay);
+                            (p, defaulted)
+                        })
+                        .collect();
+                    std::iter::once((variant, defaulted)).chain(extra)
+                })
+                .collect();
         let tokens = {
             let mut tokens: Vec<usize> = used
                 .iter()
@@ -299,7 +364,7 @@ impl ProcedureComposer {
         };
         let mut composed = Vec::new();
         for (variant, side_defaulted) in variants {
-            if let Some((code, mut defaulted)) = self.resolve(&variant) {
+            if let Some((code, chars, mut defaulted)) = self.resolve(&variant) {
                 if side_defaulted && !defaulted.contains(&"body_part") {
                     defaulted.push("body_part");
                 }
@@ -310,6 +375,7 @@ impl ProcedureComposer {
                     .clamp(0.05, 1.0);
                 composed.push(Composed {
                     code,
+                    chars,
                     tokens: tokens.clone(),
                     confidence,
                     defaulted,
@@ -320,7 +386,7 @@ impl ProcedureComposer {
     }
 
     /// The best valid code for a composed pattern, and the axes where a default decided it.
-    fn resolve(&self, pattern: &Pattern) -> Option<(CodeId, Vec<&'static str>)> {
+    fn resolve(&self, pattern: &Pattern) -> Option<(CodeId, [u8; 7], Vec<&'static str>)> {
         if pattern.axes[..4].iter().any(Vec::is_empty) {
             return None; // a procedure needs a root operation and a body part
         }
@@ -377,7 +443,7 @@ impl ProcedureComposer {
                 defaulted.push(axis_name(section, axis));
             }
         }
-        Some((id, defaulted))
+        Some((id, code, defaulted))
     }
 }
 
@@ -408,6 +474,7 @@ fn axis_name(section: u8, axis: usize) -> &'static str {
         (b'5', 3) | (b'4', 3) => "body_system",
         (_, 3) => "body_part",
         (b'5', 4) => "duration",
+        (b'B', 4) => "contrast",
         (_, 4) => "approach",
         (b'3', 5) => "substance",
         (b'5', 5) | (b'4', 5) => "function",
@@ -652,12 +719,14 @@ impl Statement {
     }
 }
 
-fn distance(a: &Hit, b: &Hit) -> usize {
-    if a.last < b.first {
-        b.first - a.last
-    } else {
-        a.first.saturating_sub(b.last)
+/// Words from one hit to the other, 1 when adjacent. Punctuation and hyphens do not count:
+/// "ceramic-on-polyethylene bearing, cemented" is four words from "arthroplasty".
+fn distance(note: &Note, a: &Hit, b: &Hit) -> usize {
+    let (left, right) = if a.last < b.first { (a, b) } else { (b, a) };
+    if left.last >= right.first {
+        return 0; // overlapping
     }
+    word_gap(note, left.last, right.first) + 1
 }
 
 /// Groups a sentence's hits into statements: each modifier, side, approach and body-part
@@ -665,7 +734,7 @@ fn distance(a: &Hit, b: &Hit) -> usize {
 /// appendectomy"); inspections merge into a definitive procedure of the same sentence
 /// (guideline B3.11a), and procedure words naming no body part ("placement") merge into one
 /// that does.
-fn statements(hits: &[Hit]) -> Vec<Statement> {
+fn statements(note: &Note, hits: &[Hit]) -> Vec<Statement> {
     let anchors: Vec<usize> = (0..hits.len())
         .filter(|&h| hits[h].role() == Role::Operation)
         .collect();
@@ -680,16 +749,33 @@ fn statements(hits: &[Hit]) -> Vec<Statement> {
         if matches!(hit.role(), Role::Operation | Role::Guard { .. }) {
             continue;
         }
-        let nearest = statements
-            .iter()
-            .enumerate()
-            .map(|(s, st)| {
-                let anchor = &hits[st.anchor];
-                let before = hit.last < anchor.first;
-                (distance(hit, anchor), !before, s)
-            })
-            .min();
-        if let Some((d, _, s)) = nearest {
+        // A body part goes to the nearest procedure word of its section and body system
+        // ("Closed reduction of right distal radius fracture; short arm cast applied": the
+        // radius is the reduction's, not the cast's), else to the nearest one.
+        let fits = |anchor: &Hit| {
+            hit.role() != Role::BodyPart
+                || (compatible(&anchor.entry().pattern, &hit.entry().pattern)
+                    && anchor.stem.is_none_or(|stem| {
+                        compatible(
+                            &LEXICON.entries[stem as usize].pattern,
+                            &hit.entry().pattern,
+                        )
+                    }))
+        };
+        let nearest_of = |only_fitting: bool| {
+            statements
+                .iter()
+                .enumerate()
+                .filter(|(_, st)| !only_fitting || fits(&hits[st.anchor]))
+                .map(|(s, st)| {
+                    let anchor = &hits[st.anchor];
+                    let before = hit.last < anchor.first;
+                    (distance(note, hit, anchor), !before, s)
+                })
+                .min()
+                .filter(|(d, _, _)| *d <= ATTACH_WINDOW)
+        };
+        if let Some((d, _, s)) = nearest_of(true).or_else(|| nearest_of(false)) {
             if d <= ATTACH_WINDOW {
                 statements[s].attached.push(h);
             }
@@ -711,12 +797,14 @@ fn statements(hits: &[Hit]) -> Vec<Statement> {
             || !st.donors.is_empty()
     };
     merge_into(
+        note,
         &mut statements,
         hits,
         |st| is_inspection(st),
         |st| !is_inspection(st),
     );
     merge_into(
+        note,
         &mut statements,
         hits,
         |st| !names_body(st),
@@ -727,6 +815,7 @@ fn statements(hits: &[Hit]) -> Vec<Statement> {
 
 /// Merges each statement matching `from` into the nearest statement matching `into`.
 fn merge_into(
+    note: &Note,
     statements: &mut Vec<Statement>,
     hits: &[Hit],
     from: impl Fn(&Statement) -> bool,
@@ -742,7 +831,7 @@ fn merge_into(
             .iter()
             .enumerate()
             .filter(|(t, st)| *t != s && into(st))
-            .min_by_key(|(_, st)| distance(&hits[st.anchor], &hits[statements[s].anchor]))
+            .min_by_key(|(_, st)| distance(note, &hits[st.anchor], &hits[statements[s].anchor]))
             .map(|(t, _)| t);
         let Some(target) = target else {
             s += 1;
@@ -758,8 +847,90 @@ fn merge_into(
     }
 }
 
+/// Side and approach words another statement of the sentence states, for statement `s`
+/// that states none: a sentence names the side or approach once for all it says of one
+/// body system ("Right eye cataract extraction by phacoemulsification with IOL implant";
+/// "Total laparoscopic hysterectomy, cervix removed"). Borrowed only where the sentence's
+/// other statements on that body system agree on one value.
+fn borrowed_words(
+    hits: &[Hit],
+    statements: &[Statement],
+    composed: &[Vec<Composed>],
+    s: usize,
+) -> Vec<usize> {
+    let systems =
+        |c: &[Composed]| -> Vec<[u8; 2]> { c.iter().map(|c| [c.chars[0], c.chars[1]]).collect() };
+    let own = systems(&composed[s]);
+    if own.is_empty() {
+        return Vec::new();
+    }
+    let words = |st: &Statement| -> Vec<usize> {
+        st.attached
+            .iter()
+            .chain(&st.donor_attached)
+            .copied()
+            .collect()
+    };
+    let is_side = |h: usize| {
+        matches!(
+            hits[h].role(),
+            Role::Side(Side::Right | Side::Left | Side::Bilateral)
+        )
+    };
+    let is_approach = |h: usize| hits[h].role() == Role::Approach;
+    let mut borrowed = Vec::new();
+    for kind in [&is_side as &dyn Fn(usize) -> bool, &is_approach] {
+        if words(&statements[s]).into_iter().any(kind) {
+            continue;
+        }
+        let offered: Vec<usize> = (0..statements.len())
+            .filter(|&t| t != s && systems(&composed[t]).iter().any(|x| own.contains(x)))
+            .flat_map(|t| words(&statements[t]))
+            .filter(|&h| kind(h))
+            .collect();
+        let mut values: Vec<EntryId> = offered.iter().map(|&h| hits[h].entry).collect();
+        values.sort_unstable();
+        values.dedup();
+        let agreed = values.len() == 1
+            || values.windows(2).all(|w| {
+                LEXICON.entries[w[0] as usize].pattern == LEXICON.entries[w[1] as usize].pattern
+                    && LEXICON.entries[w[0] as usize].role == LEXICON.entries[w[1] as usize].role
+            });
+        if agreed {
+            borrowed.extend(offered.first().copied());
+        }
+    }
+    borrowed
+}
+
+/// The sentence's codes without those integral to another of them on the same body part
+/// (`integral_operations.tsv`: B3.1b, B3.15).
+fn without_integral(codes: Vec<Composed>) -> Vec<Composed> {
+    let redundant = |c: &Composed| {
+        codes.iter().any(|k| {
+            lexicon::INTEGRAL_RULES.iter().any(|rule| {
+                rule.kept.fits(&k.chars)
+                    && rule.integral.fits(&c.chars)
+                    && (!rule.same_body_part
+                        || (k.chars[0] == c.chars[0]
+                            && k.chars[1] == c.chars[1]
+                            && k.chars[3] == c.chars[3]))
+            })
+        })
+    };
+    let keep: Vec<bool> = codes.iter().map(|c| !redundant(c)).collect();
+    codes
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(c, k)| k.then_some(c))
+        .collect()
+}
+
+#[derive(Clone)]
 struct Composed {
     code: CodeId,
+    /// The code's seven characters.
+    chars: [u8; 7],
     tokens: Vec<usize>,
     confidence: f32,
     defaulted: Vec<&'static str>,

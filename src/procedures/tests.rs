@@ -11,7 +11,11 @@ const FIXTURE_CODES: &str = "\
 0SRC069 0SRC06A 0SRC06Z 0SRC07Z 0SRC0EZ 0SRC0J9 0SRC0JA 0SRC0JZ 0SRC0KZ 0SRD069 0SRD06A \
 0SRD06Z 0SRD07Z 0SRD0EZ 0SRD0J9 0SRD0JA 0SRD0JZ 0SRD0KZ 0TT00ZZ 0TT04ZZ 0TT10ZZ 0TT14ZZ \
 0TT20ZZ 0TB00ZZ 0TB10ZZ 0DTN0ZZ 0DTN4ZZ 0DTE0ZZ 0DTE4ZZ 0DTF0ZZ 0DTG0ZZ 5A1935Z 5A1945Z \
-5A1955Z 10D00Z0 10D00Z1 10D00Z2 10E0XZZ";
+5A1955Z 10D00Z0 10D00Z1 10D00Z2 10E0XZZ \
+0YQ50ZZ 0YQ54ZZ 0YQ60ZZ 0YQ64ZZ 0YU50JZ 0YU54JZ 0YU60JZ 0YU64JZ 08RJ3JZ 08RK3JZ 08DJ3ZZ \
+08DK3ZZ 0FJ40ZZ 0FJ44ZZ 0TC70ZZ 0TC78ZZ 0TF70ZZ 0TF78ZZ 0TJ90ZZ 0TJ98ZZ 0PSH0ZZ 0PSH34Z \
+0PSHXZZ 2W3CX1Z 2W3CX2Z 0SR9019 0SR9039 0SR9049 0SR904Z 0SR90J9 0SR90JZ 0UTC0ZZ 0UTC4ZZ \
+0UT90ZZ 0UT94ZZ 0UT94ZL";
 
 fn fixture_set() -> CodeSet {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -368,6 +372,52 @@ const REAL_CASES: &[(&str, &[&str])] = &[
     ("ESRD on hemodialysis.", &[]),
     ("Consented for laparoscopic cholecystectomy.", &[]),
     ("Acute cholecystitis; gallbladder removal recommended.", &[]),
+    ("Left thyroid lobectomy, open.", &["0GTG0ZZ"]),
+    ("Thoracoscopic right upper lobectomy.", &["0BTC4ZZ"]),
+    (
+        "VATS wedge resection of a left lower lobe nodule.",
+        &["0BBJ4ZZ"],
+    ),
+    (
+        "Bronchoscopy with forceps biopsy of the left main bronchus.",
+        &["0BB78ZX"],
+    ),
+    (
+        "Colonoscopy with cold forceps biopsy of the ascending colon.",
+        &["0DBK8ZX"],
+    ),
+    (
+        "Left hip hemiarthroplasty, cemented metal femoral head prosthesis.",
+        &["0SRS019"],
+    ),
+    (
+        "Percutaneous in situ pinning of a left femoral neck fracture; no reduction.",
+        &["0QH734Z"],
+    ),
+    ("Short arm cast applied to the left wrist.", &["2W3DX2Z"]),
+    ("Diagnostic amniocentesis at 16 weeks.", &["10903ZU"]),
+    (
+        "Right chest tube placed for pneumothorax, left to suction.",
+        &["0W9930Z"],
+    ),
+    (
+        "Creation of left radiocephalic AV fistula for hemodialysis access.",
+        &["031C0ZF"],
+    ),
+    ("Second-degree perineal laceration repaired.", &["0KQM0ZZ"]),
+    ("D&C for retained placental fragments.", &["10D17ZZ"]),
+    (
+        "Laparoscopic salpingostomy with removal of left tubal ectopic pregnancy.",
+        &["10T24ZZ"],
+    ),
+    (
+        "CT of the abdomen with IV low-osmolar contrast was performed.",
+        &["BW201ZZ"],
+    ),
+    (
+        "Coronary angiography of multiple arteries using low-osmolar contrast.",
+        &["B2111ZZ"],
+    ),
 ];
 
 /// Skips (with the reason) when the assets are absent, unless CHARTCODER_REQUIRE_SETUP=1.
@@ -434,4 +484,131 @@ fn guard_phrases_mark_ordered_and_planned_procedures() {
             || check("Planned colonoscopy next week.", "colonoscopy")
     );
     assert!(!check("Chest x ray showed pneumonia.", "chest x ray"));
+}
+
+#[test]
+fn a_device_the_note_denies_is_not_the_procedures() {
+    let set = fixture_set();
+    let composer = ProcedureComposer::new(&set);
+    assert_eq!(
+        codes_of(
+            &composer,
+            &set,
+            "Laparoscopic left inguinal herniorrhaphy, primary suture repair, no mesh."
+        ),
+        ["0YQ64ZZ"]
+    );
+    assert_eq!(
+        codes_of(
+            &composer,
+            &set,
+            "Open repair of right inguinal hernia with polypropylene mesh."
+        ),
+        ["0YU50JZ"]
+    );
+}
+
+#[test]
+fn a_side_stated_once_serves_every_statement_on_that_body_system() {
+    let set = fixture_set();
+    let composer = ProcedureComposer::new(&set);
+    // The lens implant states no side of its own; the extraction it replaces is integral.
+    assert_eq!(
+        codes_of(
+            &composer,
+            &set,
+            "Right eye cataract extraction by phacoemulsification with posterior chamber IOL implant."
+        ),
+        ["08RJ3JZ"]
+    );
+    // The approach, too: the cervix came out through the laparoscope.
+    let mut codes = codes_of(
+        &composer,
+        &set,
+        "Total laparoscopic hysterectomy, cervix removed; ovaries and tubes preserved.",
+    );
+    codes.sort();
+    assert_eq!(codes, ["0UT94ZZ", "0UTC4ZZ"]);
+}
+
+#[test]
+fn a_laparoscopy_converted_to_open_is_the_open_procedure_and_an_inspection() {
+    let set = fixture_set();
+    let composer = ProcedureComposer::new(&set);
+    let mut codes = codes_of(
+        &composer,
+        &set,
+        "Laparoscopic cholecystectomy converted to open because of dense adhesions.",
+    );
+    codes.sort();
+    assert_eq!(codes, ["0FJ44ZZ", "0FT40ZZ"]);
+}
+
+#[test]
+fn stone_fragments_taken_out_after_a_semicolon_make_it_an_extirpation() {
+    let set = fixture_set();
+    let composer = ProcedureComposer::new(&set);
+    assert_eq!(
+        codes_of(
+            &composer,
+            &set,
+            "Left ureteroscopy with laser lithotripsy; all stone fragments removed with a basket."
+        ),
+        ["0TC78ZZ"]
+    );
+    assert_eq!(
+        codes_of(&composer, &set, "Left ureteroscopy with laser lithotripsy."),
+        ["0TF78ZZ"]
+    );
+}
+
+#[test]
+fn a_cast_applied_with_a_fracture_reduction_is_not_coded_beside_it() {
+    let set = fixture_set();
+    let composer = ProcedureComposer::new(&set);
+    assert_eq!(
+        codes_of(
+            &composer,
+            &set,
+            "Closed reduction of right distal radius fracture; short arm cast applied."
+        ),
+        ["0PSHXZZ"]
+    );
+    assert_eq!(
+        codes_of(
+            &composer,
+            &set,
+            "Right distal radius fracture: short arm cast applied."
+        ),
+        ["2W3CX2Z"]
+    );
+}
+
+#[test]
+fn a_modifier_several_words_on_still_belongs_to_its_procedure() {
+    // Punctuation and hyphens do not count as words between them.
+    let set = fixture_set();
+    let composer = ProcedureComposer::new(&set);
+    assert_eq!(
+        codes_of(
+            &composer,
+            &set,
+            "Right total hip arthroplasty, ceramic-on-polyethylene bearing, cemented."
+        ),
+        ["0SR9049"]
+    );
+}
+
+#[test]
+fn a_denied_biopsy_leaves_the_inspection() {
+    let set = fixture_set();
+    let composer = ProcedureComposer::new(&set);
+    assert_eq!(
+        codes_of(
+            &composer,
+            &set,
+            "Colonoscopy to the cecum; normal, no biopsies."
+        ),
+        ["0DJD8ZZ"]
+    );
 }
