@@ -29,12 +29,33 @@ pub struct StatedPhrases {
     /// (words as the note tokenizer gives them, code, section), longest phrases first so
     /// "insulin glargine" wins over "insulin".
     names: Vec<(Vec<String>, CodeId, &'static str)>,
+    /// Words that, just before a phrase, say it no longer holds (drug therapy).
+    ended_by: &'static [&'static str],
 }
+
+/// Z79 is long-term *current* drug therapy (I.C.21.c.3): a drug the note says was
+/// completed, finished, stopped or discontinued ("completed anticoagulation") is not
+/// current. Only the few tokens before the drug's name are read.
+const THERAPY_ENDED: &[&str] = &[
+    "completed",
+    "finished",
+    "stopped",
+    "discontinued",
+    "ceased",
+    "off",
+];
+
+/// Words between an ending word and the drug's name ("completed 6 months of anticoagulation"
+/// is read as far as "completed ... of").
+const ENDED_WINDOW: usize = 4;
 
 impl StatedPhrases {
     /// Drug names of long-term (current) drug therapy, Z79 (I.C.21.c.3, I.C.4.a.3).
     pub fn drug_therapy(codes: &CodeSet) -> StatedPhrases {
-        StatedPhrases::from_table(LONG_TERM_DRUGS, codes)
+        StatedPhrases {
+            ended_by: THERAPY_ENDED,
+            ..StatedPhrases::from_table(LONG_TERM_DRUGS, codes)
+        }
     }
 
     /// Status, history and encounter phrases of chapter 21 (I.C.21.c).
@@ -61,7 +82,10 @@ impl StatedPhrases {
             })
             .collect();
         names.sort_by_key(|(words, _, _)| std::cmp::Reverse(words.len()));
-        StatedPhrases { names }
+        StatedPhrases {
+            names,
+            ended_by: &[],
+        }
     }
 
     /// Every phrase in the note (whole words, longest first, no overlaps).
@@ -79,6 +103,15 @@ impl StatedPhrases {
                         .iter()
                         .zip(&note.tokens[start..end])
                         .all(|(w, t)| t.norm == *w);
+                    let ended = note.tokens[sentence.tokens.start..start]
+                        .iter()
+                        .rev()
+                        .take(ENDED_WINDOW)
+                        .any(|t| self.ended_by.contains(&t.norm.as_str()));
+                    if hit && ended {
+                        taken[start..end].iter_mut().for_each(|t| *t = true);
+                        break;
+                    }
                     if hit {
                         taken[start..end].iter_mut().for_each(|t| *t = true);
                         out.push(PhraseMention {
@@ -162,5 +195,24 @@ mod tests {
             found(&drugs, &codes, "DM2 on insulin glargine."),
             [("Z79.4".to_string(), "insulin glargine".to_string())]
         );
+    }
+
+    #[test]
+    fn a_therapy_the_note_says_has_ended_is_not_current() {
+        let codes = codes();
+        let drugs = StatedPhrases::drug_therapy(&codes);
+        for text in [
+            "Completed 6 months of insulin.",
+            "Off insulin since May.",
+            "Gestational diabetes; finished insulin after delivery.",
+            "Insulin discontinued. Stopped insulin.",
+        ] {
+            let found = found(&drugs, &codes, text);
+            // Only the words before the name end it: in "Insulin discontinued" the
+            // assertion layer reads what follows.
+            let expected = usize::from(text.starts_with("Insulin discontinued"));
+            assert_eq!(found.len(), expected, "{text}: {found:?}");
+        }
+        assert_eq!(found(&drugs, &codes, "Started on insulin.").len(), 1);
     }
 }
