@@ -19,7 +19,11 @@ impl Engine {
         // them back. Lexical mentions come first, so this is complete before learned ones.
         let mut denied: std::collections::HashSet<CodeId> = Default::default();
         for m in mentions {
-            let assertion = note.assertion(m.first(), m.last());
+            let assertion = if m.is_term() {
+                note.assertion(m.first(), m.last())
+            } else {
+                self.learned_assertion(note, &m)
+            };
             if !m.is_term() {
                 let factor = match assertion {
                     _ if denied.contains(&m.code) => continue,
@@ -156,4 +160,31 @@ pub(super) fn add_mention(
 /// a past-medical-history heading (where chronic conditions that persist are listed too).
 pub(super) fn stated_as_past(note: &Note, m: &Mention) -> bool {
     note.section_of_token(m.first()) != crate::text::Section::PastMedicalHistory
+}
+
+impl Engine {
+    /// The assertion of a learned phrase. A learned phrase may begin with the very word
+    /// that puts it in the past or denies it ("History of prostate" learned for C61,
+    /// "without nausea or vomiting" for R11.0): a trigger that is the phrase's first word
+    /// applies to the words after it, as it would to a term there. A code whose own title
+    /// says so (a "history" code for a history trigger, a "family" code for the family's)
+    /// keeps the phrase's reading.
+    fn learned_assertion(&self, note: &Note, m: &Mention) -> Assertion {
+        let whole = note.assertion(m.first(), m.last());
+        if whole != Assertion::Present || m.first() >= m.last() {
+            return whole;
+        }
+        let after_first = note.assertion(m.first() + 1, m.last());
+        let title = self.codes.get(m.code).title.to_ascii_lowercase();
+        let title_says = match after_first {
+            Assertion::Historical => title.contains("history"),
+            Assertion::Family => title.contains("family"),
+            _ => false,
+        };
+        if title_says {
+            whole
+        } else {
+            after_first
+        }
+    }
 }

@@ -21,35 +21,30 @@ struct Fixture {
 fn engine() -> &'static Engine {
     static FIXTURE: OnceLock<Fixture> = OnceLock::new();
     &FIXTURE
-        .get_or_init(|| {
-            let dir = tempfile::tempdir().expect("temp dir");
-            let codes = CodeSet::fixture(TABULAR);
-            let abbreviations = Abbreviations::builtin();
-            let encoder: Arc<dyn MentionEncoder> = Arc::new(TrigramEncoder::default());
-            let index_dir = dir.path().join("index");
-            let options = BuildOptions {
-                encoder: Some(TermEncoder::Loaded(encoder.clone())),
-                ..BuildOptions::default()
-            };
-            build_index(&index_dir, &codes, &abbreviations, &options).expect("fixture index");
-            let index = TermIndex::open(&index_dir, &codes).expect("fixture index opens");
-            let config = Config {
-                assets: dir.path().join("no-assets"),
-                index: index_dir,
-                models: dir.path().join("no-models"),
-            };
-            let engine = Engine::assemble(
-                config,
-                codes,
-                abbreviations,
-                index,
-                Some(encoder),
-                TrainedModels::default(),
-            )
-            .expect("fixture engine");
-            Fixture { engine, _dir: dir }
-        })
+        .get_or_init(|| fixture(TrainedModels::default()))
         .engine
+}
+
+fn fixture(models: TrainedModels) -> Fixture {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let codes = CodeSet::fixture(TABULAR);
+    let abbreviations = Abbreviations::builtin();
+    let encoder: Arc<dyn MentionEncoder> = Arc::new(TrigramEncoder::default());
+    let index_dir = dir.path().join("index");
+    let options = BuildOptions {
+        encoder: Some(TermEncoder::Loaded(encoder.clone())),
+        ..BuildOptions::default()
+    };
+    build_index(&index_dir, &codes, &abbreviations, &options).expect("fixture index");
+    let index = TermIndex::open(&index_dir, &codes).expect("fixture index opens");
+    let config = Config {
+        assets: dir.path().join("no-assets"),
+        index: index_dir,
+        models: dir.path().join("no-models"),
+    };
+    let engine = Engine::assemble(config, codes, abbreviations, index, Some(encoder), models)
+        .expect("fixture engine");
+    Fixture { engine, _dir: dir }
 }
 
 fn coding(text: &str, setting: Setting) -> Coding {
@@ -496,4 +491,56 @@ fn morbid_obesity_is_the_index_default_code() {
     let found = inpatient("Obesity.");
     assert_top(&found, &["E66.9"], 1);
     assert_absent(&found, &["E66.01"]);
+}
+
+#[test]
+fn a_learned_phrase_that_begins_with_a_trigger_is_read_after_it() {
+    // Learned links as a corpus teaches them: "History of colon" noted beside colon cancer.
+    let engine = engine();
+    let note = Note::analyze("History of colon cancer. No cough today.");
+    let learned = |code: &str, words: &[&str]| {
+        let first = note
+            .tokens
+            .iter()
+            .position(|t| t.norm == words[0])
+            .expect("word in note");
+        Mention {
+            term: u32::MAX,
+            code: engine
+                .codes
+                .find(code)
+                .unwrap_or_else(|| panic!("{code} in the fixture")),
+            tokens: (first..first + words.len()).collect(),
+            sentence: note.sentence_of_token(first),
+            section: note.section_of_token(first),
+            coverage: 0.0,
+            words: 0,
+            subsumed: false,
+            learned: Some(crate::candidates::Learned {
+                probability: 0.9,
+                support: 20,
+                phrase: 1,
+            }),
+            similarity: 0.0,
+            from_encoder: false,
+        }
+    };
+    let mentions = vec![
+        learned("C18.9", &["history", "of", "colon"]),
+        learned("Z85.038", &["history", "of", "colon"]),
+        learned("R05.9", &["no", "cough"]),
+    ];
+    let found: Vec<(String, Assertion)> = engine
+        .collect_candidates(&note, mentions, Setting::Inpatient)
+        .into_iter()
+        .map(|c| (engine.codes.get(c.code).display(), c.assertion))
+        .collect();
+    // The past colon cancer is no present one, and the denied cough is none.
+    assert!(!found.iter().any(|(c, _)| c == "C18.9"), "{found:?}");
+    assert!(!found.iter().any(|(c, _)| c == "R05.9"), "{found:?}");
+    // A history code's own title says "history": the phrase states it.
+    assert!(
+        found.contains(&("Z85.038".to_string(), Assertion::Present)),
+        "{found:?}"
+    );
 }
