@@ -24,6 +24,16 @@ impl Engine {
             } else {
                 self.learned_assertion(note, &m)
             };
+            // I.C.9.e.1: an infarction up to four weeks old is coded as acute (I21), though
+            // the note puts it in the past ("NSTEMI 3 weeks ago").
+            let assertion = if assertion == Assertion::Historical
+                && is_acute_infarction(&self.codes.get(m.code).code)
+                && weeks_ago(note, m.sentence).is_some_and(|w| w <= ACUTE_INFARCTION_WEEKS)
+            {
+                Assertion::Present
+            } else {
+                assertion
+            };
             if !m.is_term() {
                 let factor = match assertion {
                     _ if denied.contains(&m.code) => continue,
@@ -187,4 +197,43 @@ impl Engine {
             after_first
         }
     }
+}
+
+/// I.C.9.e.1: a myocardial infarction is coded as acute while it is four weeks old or less.
+const ACUTE_INFARCTION_WEEKS: f32 = 4.0;
+
+/// How long ago the sentence says its event was, in weeks: "3 weeks ago", "10 days ago",
+/// "2 wks ago", "yesterday", "last week". `None` when it states no such age.
+fn weeks_ago(note: &Note, sentence: usize) -> Option<f32> {
+    let tokens = note
+        .tokens
+        .get(note.sentences.get(sentence)?.tokens.clone())?;
+    let norms: Vec<&str> = tokens.iter().map(|t| t.norm.as_str()).collect();
+    norms.iter().enumerate().find_map(|(i, &word)| {
+        match word {
+            "yesterday" => return Some(1.0 / 7.0),
+            "last" if norms.get(i + 1) == Some(&"week") => return Some(1.0),
+            _ => {}
+        }
+        if norms.get(i + 2) != Some(&"ago") {
+            return None;
+        }
+        let count: f32 = match word {
+            "a" | "one" => 1.0,
+            "two" => 2.0,
+            "three" => 3.0,
+            "four" => 4.0,
+            "five" => 5.0,
+            "six" => 6.0,
+            number => number.parse().ok()?,
+        };
+        let per_week = match *norms.get(i + 1)? {
+            "day" | "days" | "d" => 7.0,
+            "week" | "weeks" | "wk" | "wks" => 1.0,
+            "month" | "months" | "mo" | "mos" => 12.0 / 52.0,
+            "year" | "years" | "yr" | "yrs" => 1.0 / 52.0,
+            _ => return None,
+        };
+        Some(count / per_week)
+    })
 }

@@ -544,3 +544,14 @@ fn a_learned_phrase_that_begins_with_a_trigger_is_read_after_it() {
         "{found:?}"
     );
 }
+
+#[test]
+fn an_infarction_up_to_four_weeks_old_is_coded_as_acute() {
+    // I.C.9.e.1: "NSTEMI 3 weeks ago" is still I21.4, not the old infarction I25.2.
+    let recent = inpatient("Admitted for pneumonia. NSTEMI 3 weeks ago.");
+    assert_top(&recent, &["I21.4"], 3);
+    assert_absent(&recent, &["I25.2"]);
+    let old = inpatient("NSTEMI 2 months ago, now stable.");
+    assert_top(&old, &["I25.2"], 3);
+    assert_absent(&old, &["I21"]);
+}
