@@ -34,6 +34,16 @@ impl Engine {
             } else {
                 assertion
             };
+            // I.C.21.c.3, I.C.21.c.4: a history or status code says the past itself; a
+            // history trigger before it ("History of prostate cancer, s/p prostatectomy")
+            // is what it states, not a reason to set it aside.
+            let assertion = if assertion == Assertion::Historical
+                && states_the_past(&self.codes.get(m.code).code)
+            {
+                Assertion::Present
+            } else {
+                assertion
+            };
             if !m.is_term() {
                 let factor = match assertion {
                     _ if denied.contains(&m.code) => continue,
@@ -236,4 +246,15 @@ fn weeks_ago(note: &Note, sentence: usize) -> Option<f32> {
         };
         Some(count / per_week)
     })
+}
+
+/// Chapter 21 categories whose codes state a past event or a lasting status: personal
+/// history (Z85-Z87, Z92), acquired absence (Z89-Z90), transplant, artificial opening,
+/// implant and dependence status (Z93-Z99). I.C.21.c.3 (status), I.C.21.c.4 (history).
+const PAST_STATING_CATEGORIES: &[&str] = &[
+    "Z85", "Z86", "Z87", "Z89", "Z90", "Z92", "Z93", "Z94", "Z95", "Z96", "Z97", "Z98", "Z99",
+];
+
+fn states_the_past(code: &str) -> bool {
+    PAST_STATING_CATEGORIES.iter().any(|c| code.starts_with(c))
 }

@@ -555,3 +555,21 @@ fn an_infarction_up_to_four_weeks_old_is_coded_as_acute() {
     assert_top(&old, &["I25.2"], 3);
     assert_absent(&old, &["I21"]);
 }
+
+#[test]
+fn a_status_code_after_a_history_trigger_is_the_status_now() {
+    // "History of ..." reaches over "s/p CABG": the status code states the past itself
+    // (I.C.21.c.3), so it is reported, not set aside as history.
+    let found = inpatient("History of colon cancer, s/p CABG 2015.");
+    assert_top(&found, &["Z95.1", "Z85.038"], 3);
+    let coding = coding(
+        "History of colon cancer, s/p CABG 2015.",
+        Setting::Inpatient,
+    );
+    let status = coding
+        .suggestions
+        .iter()
+        .find(|s| s.code == "Z95.1")
+        .expect("Z95.1");
+    assert_eq!(status.assertion, Assertion::Present);
+}
