@@ -24,23 +24,19 @@ impl Engine {
             } else {
                 self.learned_assertion(note, &m)
             };
-            // I.C.9.e.1: an infarction up to four weeks old is coded as acute (I21), though
-            // the note puts it in the past ("NSTEMI 3 weeks ago").
-            let assertion = if assertion == Assertion::Historical
-                && is_acute_infarction(&self.codes.get(m.code).code)
-                && weeks_ago(note, m.sentence).is_some_and(|w| w <= ACUTE_INFARCTION_WEEKS)
-            {
-                Assertion::Present
-            } else {
-                assertion
-            };
-            // I.C.21.c.3, I.C.21.c.4: a history or status code says the past itself; a
-            // history trigger before it ("History of prostate cancer, s/p prostatectomy")
-            // is what it states, not a reason to set it aside.
-            let assertion = if assertion == Assertion::Historical
-                && states_the_past(&self.codes.get(m.code).code)
-            {
-                Assertion::Present
+            // Past, but reported as now: an infarction up to four weeks old is coded as
+            // acute (I.C.9.e.1: "NSTEMI 3 weeks ago" is I21), and a history or status code
+            // says the past itself (I.C.21.c.3-4: "History of prostate cancer, s/p
+            // prostatectomy" is Z90.79 now).
+            let assertion = if assertion == Assertion::Historical {
+                let code = &self.codes.get(m.code).code;
+                let still_acute = is_acute_infarction(code)
+                    && weeks_ago(note, m.sentence).is_some_and(|w| w <= ACUTE_INFARCTION_WEEKS);
+                if still_acute || states_the_past(code) {
+                    Assertion::Present
+                } else {
+                    assertion
+                }
             } else {
                 assertion
             };
@@ -195,10 +191,17 @@ impl Engine {
             return whole;
         }
         let after_first = note.assertion(m.first() + 1, m.last());
-        let title = self.codes.get(m.code).title.to_ascii_lowercase();
+        // Only a history or family reading asks the title (lower-cased once, then).
+        let title_has = |word: &str| {
+            self.codes
+                .get(m.code)
+                .title
+                .to_ascii_lowercase()
+                .contains(word)
+        };
         let title_says = match after_first {
-            Assertion::Historical => title.contains("history"),
-            Assertion::Family => title.contains("family"),
+            Assertion::Historical => title_has("history"),
+            Assertion::Family => title_has("family"),
             _ => false,
         };
         if title_says {

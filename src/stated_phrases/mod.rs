@@ -103,17 +103,16 @@ impl StatedPhrases {
                         .iter()
                         .zip(&note.tokens[start..end])
                         .all(|(w, t)| t.norm == *w);
-                    let ended = note.tokens[sentence.tokens.start..start]
-                        .iter()
-                        .rev()
-                        .take(ENDED_WINDOW)
-                        .any(|t| self.ended_by.contains(&t.norm.as_str()));
-                    if hit && ended {
-                        taken[start..end].iter_mut().for_each(|t| *t = true);
-                        break;
-                    }
                     if hit {
                         taken[start..end].iter_mut().for_each(|t| *t = true);
+                        let ended = note.tokens[sentence.tokens.start..start]
+                            .iter()
+                            .rev()
+                            .take(ENDED_WINDOW)
+                            .any(|t| self.ended_by.contains(&t.norm.as_str()));
+                        if ended {
+                            break;
+                        }
                         out.push(PhraseMention {
                             code: *code,
                             tokens: (start..end).collect(),
