@@ -163,15 +163,31 @@ fn phrase_variants() -> &'static [(String, String)] {
 }
 
 fn push_phrase_variants(terms: &mut Vec<Term>, code: CodeId, text: &str, source: Source) {
+    // Two rounds, so that two rows compose ("Secondary malignant neoplasm of liver and
+    // intrahepatic bile duct" is "metastases to liver": the site's row, then the
+    // neoplasm's).
     let lower = text.to_lowercase();
-    for (phrase, variant) in phrase_variants() {
-        if lower.contains(phrase.as_str()) {
-            terms.push(Term {
-                code,
-                text: lower.replace(phrase, variant),
-                source,
-            });
+    let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
+    seen.insert(lower.clone());
+    let mut frontier = vec![lower];
+    for _ in 0..2 {
+        let mut next = Vec::new();
+        for current in &frontier {
+            for (phrase, variant) in phrase_variants() {
+                if current.contains(phrase.as_str()) {
+                    let replaced = current.replace(phrase, variant);
+                    if seen.insert(replaced.clone()) {
+                        terms.push(Term {
+                            code,
+                            text: replaced.clone(),
+                            source,
+                        });
+                        next.push(replaced);
+                    }
+                }
+            }
         }
+        frontier = next;
     }
 }
 
@@ -430,6 +446,26 @@ mod tests {
         assert_eq!(short("Systolic (congestive) heart failure"), None);
         assert_eq!(short("Hypertension (arterial) (benign)"), None);
         assert_eq!(short("Pneumonia, unspecified organism"), None);
+    }
+
+    #[test]
+    fn two_phrase_variants_compose() {
+        // The site's row and the neoplasm's: C78.7 is "metastases to liver".
+        let mut terms = Vec::new();
+        super::push_phrase_variants(
+            &mut terms,
+            0,
+            "Secondary malignant neoplasm of liver and intrahepatic bile duct",
+            super::Source::Title,
+        );
+        let texts: Vec<&str> = terms.iter().map(|t| t.text.as_str()).collect();
+        assert!(texts.contains(&"metastases to liver"), "{texts:?}");
+        assert!(
+            texts.contains(&"metastases to liver and intrahepatic bile duct"),
+            "{texts:?}"
+        );
+        let unique: std::collections::HashSet<&str> = texts.iter().copied().collect();
+        assert_eq!(unique.len(), texts.len(), "each variant once: {texts:?}");
     }
 
     #[test]
