@@ -273,6 +273,31 @@ fn nonessential_words(title: &str, index: &TermIndex) -> Vec<u32> {
         .collect()
 }
 
+/// A term's words outside its "without"/"not" clauses (a clause runs to the next "with"
+/// or "in").
+fn affirmed_words(
+    words: &[u32],
+    without: Option<u32>,
+    not: Option<u32>,
+    word_ids: &HashMap<String, u32>,
+) -> Vec<u32> {
+    let with = word_ids.get("with").copied();
+    let within = word_ids.get("in").copied();
+    let mut inside = false;
+    let mut out = Vec::new();
+    for &w in words {
+        if Some(w) == without || Some(w) == not {
+            inside = true;
+        } else if Some(w) == with || Some(w) == within {
+            inside = false;
+        }
+        if !inside {
+            out.push(w);
+        }
+    }
+    out
+}
+
 /// The words of a title's "without ..." clause. Where the clause is the default, a note
 /// states it by not mentioning X (I.A.15 and the Index's defaults: "acute cystitis" is
 /// N30.00 "Acute cystitis without hematuria", "GERD" is K21.9 "... without esophagitis");
@@ -448,6 +473,9 @@ impl Matcher {
             // 7th-character codes are chosen from the base code's mention (see rules),
             // not matched on their own: their extra words are about the encounter.
             let skip = codes.get(term.code).kind == CodeKind::SeventhCharacter;
+            // The title's words outside its "without"/"not" clauses: a word the title
+            // denies implies nothing (K35.31 "... and gangrene, without perforation").
+            let affirmed = affirmed_words(&term.words, without_word, not_word, &side.word_ids);
             let words: Box<[u32]> = if skip {
                 Box::new([])
             } else {
@@ -466,7 +494,7 @@ impl Matcher {
                         !(term.source == crate::lexicon::Source::Title
                             && unsaid
                                 .iter()
-                                .any(|&(u, by, _)| u == w && term.words.contains(&by)))
+                                .any(|&(u, by, _)| u == w && affirmed.contains(&by)))
                     })
                     // A nonessential modifier, in parentheses (I.A.7), may be present or
                     // absent: it counts only beside the title's other words, so "(acute)"
@@ -505,9 +533,13 @@ impl Matcher {
                         if code.system != System::Icd10cm {
                             return (false, Vec::new());
                         }
-                        let default = category_of(codes, term.code)
-                            .is_none_or(|c| !with_unspecified.contains(&c))
-                            && !unspecified_beside(codes, term.code);
+                        // "Not specified as recurrent" says the note is silent: always
+                        // the default (Index: "Colitis, Clostridium difficile, not
+                        // specified as recurrent A04.72").
+                        let default = code.title.to_ascii_lowercase().contains("not specified as")
+                            || (category_of(codes, term.code)
+                                .is_none_or(|c| !with_unspecified.contains(&c))
+                                && !unspecified_beside(codes, term.code));
                         (default, title_clause(&code.title, index, &relational))
                     });
                     (*default, words)
@@ -560,15 +592,39 @@ impl Matcher {
                 .filter(|w| !clause.contains(w))
                 .collect();
             // A term that is nothing but its clause keeps it required.
-            let (words, clause) = if required.is_empty() || clause.is_empty() {
+            let (words, mut clause) = if required.is_empty() || clause.is_empty() {
                 (words, Box::default())
             } else {
                 (required, clause)
             };
+            // An inclusion term's own "without" clause ("Acute appendicitis without
+            // (localized) (generalized) peritonitis", K35.80) is contradicted like a
+            // title's: "with localized peritonitis" is no reading of it.
+            if term.source != crate::lexicon::Source::Title
+                && !skip
+                && codes.get(term.code).system == System::Icd10cm
+            {
+                let with_word = side.word_ids.get("with").copied();
+                let in_word = side.word_ids.get("in").copied();
+                let mut inside = false;
+                let mut own: Vec<u32> = Vec::new();
+                for &w in term.words.iter() {
+                    if Some(w) == without_word || Some(w) == not_word {
+                        inside = true;
+                    } else if Some(w) == with_word || Some(w) == in_word {
+                        inside = false;
+                    } else if inside && is_content[w as usize] && !clause.contains(&w) {
+                        own.push(w);
+                    }
+                }
+                if !own.is_empty() {
+                    clause = clause.iter().copied().chain(own).collect();
+                }
+            }
             if term.source == crate::lexicon::Source::Title {
                 let excluded: Box<[u32]> = unsaid
                     .iter()
-                    .filter(|&&(u, by, _)| term.words.contains(&u) && term.words.contains(&by))
+                    .filter(|&&(u, by, _)| term.words.contains(&u) && affirmed.contains(&by))
                     .filter_map(|&(_, _, not)| not)
                     .collect();
                 if !excluded.is_empty() {

@@ -392,6 +392,11 @@ fn unspecified_rank(code: &Code) -> u8 {
     if title.contains("without") || title.ends_with(" nos") {
         rank += 1;
     }
+    // "Not specified as recurrent" is what a note silent on recurrence states (Index:
+    // "Colitis, Clostridium difficile, not specified as recurrent A04.72").
+    if title.contains("not specified as") {
+        rank += 2;
+    }
     // The Index's default for a dependence is "uncomplicated" ("Dependence, alcohol
     // F10.20").
     if title.contains("uncomplicated") {

@@ -566,7 +566,7 @@ impl Guidelines {
         // What the note denies goes first: a denied reading makes no other redundant (a
         // reading dropped for it would stand again once it is gone).
         if on("denied") {
-            denied_words(codes, note, findings, &mut verdict);
+            denied_words(&self.analyzer, codes, note, findings, &mut verdict);
         }
         if on("same_words") {
             same_words_better_code(codes, findings, &mut verdict);
@@ -1680,7 +1680,11 @@ fn denied_token(note: &Note, k: usize, sentence_start: usize) -> bool {
 const DENIED_OBJECT_NOUNS: &[&str] = &["signs", "sign", "evidence", "symptoms", "loss"];
 
 /// Does the title state the word (an occurrence not itself after "without"/"no"/"not")?
-fn title_affirms(title: &str, word: &str) -> bool {
+fn title_affirms(analyzer: &crate::index::Analyzer, title: &str, word: &str) -> bool {
+    // Compared as the index reads words: "not perforated" denies "with perforation".
+    let Some(stem) = analyzer.word(word) else {
+        return false;
+    };
     let words: Vec<String> = title
         .to_ascii_lowercase()
         .split(|c: char| !c.is_alphanumeric())
@@ -1688,7 +1692,7 @@ fn title_affirms(title: &str, word: &str) -> bool {
         .map(str::to_string)
         .collect();
     words.iter().enumerate().any(|(i, w)| {
-        w == word
+        analyzer.word(w).as_deref() == Some(stem.as_str())
             && !words[i.saturating_sub(3)..i]
                 .iter()
                 .any(|p| DENIALS.contains(&p.as_str()))
@@ -1699,7 +1703,13 @@ fn title_affirms(title: &str, word: &str) -> bool {
 /// hernia with obstruction, no gangrene" is not K40.40 "... with gangrene"; "hypertensive
 /// heart disease without heart failure" is not I11.0 "... with heart failure") is not what
 /// the documentation supports.
-fn denied_words(codes: &CodeSet, note: &Note, findings: &[Finding], verdict: &mut Verdict) {
+fn denied_words(
+    analyzer: &crate::index::Analyzer,
+    codes: &CodeSet,
+    note: &Note,
+    findings: &[Finding],
+    verdict: &mut Verdict,
+) {
     for (i, f) in findings.iter().enumerate() {
         if verdict.dropped[i].is_some() {
             continue;
@@ -1712,7 +1722,7 @@ fn denied_words(codes: &CodeSet, note: &Note, findings: &[Finding], verdict: &mu
                 (word.len() >= 4
                     && word.chars().all(char::is_alphabetic)
                     && denied_token(note, k, start)
-                    && title_affirms(title, word))
+                    && title_affirms(analyzer, title, word))
                 .then(|| word.to_string())
             })
         });
@@ -1939,10 +1949,14 @@ fn unspecified_siblings(codes: &CodeSet, findings: &[Finding], verdict: &mut Ver
         .iter()
         .enumerate()
         // A specific code a combination took in is still stated ("stable angina" in
-        // I25.118): its unspecified sibling (I20.9 "Angina pectoris, unspecified") is not.
+        // I25.118; "chronic hypoxic respiratory failure" in J96.21): its unspecified
+        // sibling (I20.9 "Angina pectoris, unspecified"; J96.10) is not.
         .filter(|(i, f)| {
-            (verdict.dropped[*i].is_none() || verdict.added.iter().any(|a| a.from.contains(i)))
-                && f.well_stated()
+            let taken_in = verdict.added.iter().any(|a| a.from.contains(i))
+                || verdict.dropped[*i]
+                    .as_ref()
+                    .is_some_and(|r| r.kind == "combination");
+            (verdict.dropped[*i].is_none() || taken_in) && f.well_stated()
         })
         .map(|(_, f)| f.code)
         .chain(verdict.added.iter().map(|a| a.code))

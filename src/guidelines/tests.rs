@@ -715,3 +715,16 @@ fn a_code_only_inferred_on_words_stating_its_excludes1_partner_is_not_reported()
     let other_words = finding("F33.1", None, "recurrent episodes");
     assert_eq!(reported(&[stated, other_words]), ["F32.1", "F33.1"]);
 }
+
+#[test]
+fn a_title_word_is_affirmed_in_any_of_its_forms_and_not_under_a_denial() {
+    let analyzer = crate::index::Analyzer::new();
+    let k35_32 =
+        "Acute appendicitis with perforation, localized peritonitis, and gangrene, without abscess";
+    // "not perforated" denies the title's "with perforation".
+    assert!(title_affirms(&analyzer, k35_32, "perforated"));
+    assert!(title_affirms(&analyzer, k35_32, "gangrenous"));
+    // A word the title itself denies is not affirmed by it.
+    assert!(!title_affirms(&analyzer, k35_32, "abscess"));
+    assert!(!title_affirms(&analyzer, k35_32, "hematuria"));
+}
