@@ -84,6 +84,17 @@ impl Engine {
                 if similarity < ENCODER_MIN_SIMILARITY || known {
                     continue;
                 }
+                // Nearness in meaning never supplies a side (I.B.13): a code whose title
+                // names one the reading's words do not say is not what they state
+                // ("complete tear of left rotator cuff" is near M75.121, right shoulder).
+                if let Some(side) = title_side(&self.codes.get(t.code).title) {
+                    let says = (first..=last)
+                        .filter_map(|k| note.tokens.get(k))
+                        .any(|token| token.norm == side);
+                    if !says {
+                        continue;
+                    }
+                }
                 found.push(Mention {
                     term,
                     code: t.code,
@@ -101,6 +112,21 @@ impl Engine {
         }
         mentions.extend(found);
         Ok(())
+    }
+}
+
+/// The one side a title names ("right" or "left"), if it names exactly one.
+fn title_side(title: &str) -> Option<&'static str> {
+    let lower = title.to_ascii_lowercase();
+    let has = |side: &str| {
+        lower
+            .split(|c: char| !c.is_alphanumeric())
+            .any(|w| w == side)
+    };
+    match (has("right"), has("left")) {
+        (true, false) => Some("right"),
+        (false, true) => Some("left"),
+        _ => None,
     }
 }
 

@@ -206,19 +206,20 @@ impl Statements {
             // "Plain Radiography of Chest", "Excision of Liver, Open Approach": the
             // operation before " of ", the body part after it (the tables' body-part
             // meaning where they describe the code).
-            let Some((operation, rest)) = code.title.split_once(" of ") else {
-                continue;
+            // Titles without " of " ("Repair Right Inguinal Region, Open Approach") name
+            // them through the tables' axes: root operation (3rd) and body part (4th).
+            let axis = |k: usize| code.axes.as_ref().and_then(|a| a[k].meaning.as_deref());
+            let (operation, part_in_title) = match code.title.split_once(" of ") {
+                Some((operation, rest)) => {
+                    let part = rest.split(',').next().unwrap_or(rest);
+                    (operation, part.split(" using ").next().unwrap_or(part))
+                }
+                None => match (axis(2), axis(3)) {
+                    (Some(operation), Some(part)) => (operation, part),
+                    _ => continue,
+                },
             };
-            let part_in_title = rest.split(',').next().unwrap_or(rest);
-            let part_in_title = part_in_title
-                .split(" using ")
-                .next()
-                .unwrap_or(part_in_title);
-            let body_part = code
-                .axes
-                .as_ref()
-                .and_then(|a| a[3].meaning.as_deref())
-                .unwrap_or(part_in_title);
+            let body_part = axis(3).unwrap_or(part_in_title);
             let telling = |text: &str| -> HashSet<u32> {
                 index_words(text)
                     .into_iter()
