@@ -273,6 +273,39 @@ fn nonessential_words(title: &str, index: &TermIndex) -> Vec<u32> {
         .collect()
 }
 
+/// The condition words of a "... due to X" title that an inclusion term naming only the
+/// cause lacks (at most one word of the term beyond the cause's: the species of
+/// "Pseudomonas aeruginosa"); empty when the term says the condition or more than that.
+fn cause_only_condition(
+    title: &str,
+    term_words: &[u32],
+    index: &TermIndex,
+    is_content: &[bool],
+) -> Vec<u32> {
+    let lower = title.to_ascii_lowercase();
+    let Some((condition, cause)) = lower.split_once(" due to ") else {
+        return Vec::new();
+    };
+    let ids = |text: &str| -> Vec<u32> {
+        index
+            .analyzer()
+            .words(text)
+            .iter()
+            .filter_map(|w| index.side.word_ids.get(w).copied())
+            .filter(|&w| is_content.get(w as usize).copied().unwrap_or(false))
+            .collect()
+    };
+    let (condition, cause) = (ids(condition), ids(cause));
+    let shares_cause = term_words.iter().any(|w| cause.contains(w));
+    let beyond_cause = term_words.iter().filter(|w| !cause.contains(w)).count();
+    let says_condition = term_words.iter().any(|w| condition.contains(w));
+    if shares_cause && beyond_cause <= 1 && !says_condition {
+        condition
+    } else {
+        Vec::new()
+    }
+}
+
 /// A term's words outside its "without"/"not" clauses (a clause runs to the next "with"
 /// or "in").
 fn affirmed_words(
@@ -520,6 +553,26 @@ impl Matcher {
                         .collect()
                 } else {
                     content
+                }
+            };
+            // An inclusion term that only names the cause of a "... due to X" title
+            // ("Pseudomonas aeruginosa" under A41.52 "Sepsis due to Pseudomonas") is that
+            // condition due to it: the condition must be said too.
+            let words: Box<[u32]> = match (term.source, skip) {
+                (crate::lexicon::Source::Title, _) | (_, true) => words,
+                _ if codes.get(term.code).system != System::Icd10cm => words,
+                _ => {
+                    let condition = cause_only_condition(
+                        &codes.get(term.code).title,
+                        &words,
+                        index,
+                        &is_content,
+                    );
+                    if condition.is_empty() {
+                        words
+                    } else {
+                        words.iter().copied().chain(condition).collect()
+                    }
                 }
             };
             // Whether the title's "without"/"not" clause holds by default, and its words.
