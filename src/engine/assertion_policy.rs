@@ -41,8 +41,18 @@ impl Engine {
                 assertion
             };
             if !m.is_term() {
+                // A learned family-history code (Z80-Z84) is never the reading: the
+                // family's condition is read from its own words, under a family trigger,
+                // and given its history code below (I.C.21.c.4); a learned phrase
+                // ("diabetic" for Z83.3) says nothing of whose condition it is.
+                let family_history = self
+                    .codes
+                    .get(m.code)
+                    .title
+                    .to_ascii_lowercase()
+                    .starts_with("family history");
                 let factor = match assertion {
-                    _ if denied.contains(&m.code) => continue,
+                    _ if denied.contains(&m.code) || family_history => continue,
                     Assertion::Negated | Assertion::Hypothetical | Assertion::Family => continue,
                     Assertion::Historical => HISTORICAL,
                     Assertion::Uncertain => UNCERTAIN_INPATIENT,

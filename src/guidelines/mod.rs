@@ -706,9 +706,24 @@ impl Guidelines {
     ) {
         for (i, f) in findings.iter().enumerate() {
             let code = &codes.get(f.code).code;
-            if verdict.dropped[i].is_some() || !code.starts_with("E13") || !f.stated() {
+            // E11 is also the Index's default reading of a bare "diabetes" ("Diabetes
+            // E11.9"): a sentence that names a drug-induced or type 1 diabetes, and not
+            // type 2, states that type instead ("steroid-induced diabetes" is E09.9).
+            let default_type = code.starts_with("E11");
+            if verdict.dropped[i].is_some()
+                || !(code.starts_with("E13") || default_type)
+                || !f.stated()
+            {
                 continue;
             }
+            let names = |category: &str| {
+                f.terms.iter().any(|t| {
+                    let words = sentence_words(note, t.sentence);
+                    self.diabetes_types.iter().any(|(c, phrases)| {
+                        c == category && phrases.iter().any(|p| phrase_at(&words, p).is_some())
+                    })
+                })
+            };
             let named = f.terms.iter().find_map(|t| {
                 let words = sentence_words(note, t.sentence);
                 self.diabetes_types.iter().find_map(|(category, phrases)| {
@@ -718,6 +733,9 @@ impl Guidelines {
                         .then_some(category.as_str())
                 })
             });
+            if default_type && (!matches!(named, Some("E09" | "E10")) || names("E11")) {
+                continue;
+            }
             let (category, stated) = match named {
                 Some("E13") => continue,
                 Some(category) => (category, "the type the note states"),
