@@ -53,18 +53,37 @@ pub(super) static INTEGRAL_RULES: LazyLock<Vec<IntegralRule>> =
 
 /// The guard phrases (`guards.tsv`): words of each, and whether it stands before the
 /// procedure it guards ("planned") or after it ("was declined", "ordered").
-pub static GUARD_PHRASES: LazyLock<Vec<(Vec<&'static str>, bool)>> = LazyLock::new(|| {
-    GUARDS
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-        .skip(1)
-        .filter_map(|l| {
-            let (form, direction) = l.split_once('\t')?;
-            let words: Vec<&'static str> = form.split_whitespace().collect();
-            (!words.is_empty()).then_some((words, direction.trim() == "before"))
-        })
-        .collect()
-});
+pub static GUARD_PHRASES: LazyLock<Vec<(Vec<&'static str>, GuardDirection)>> =
+    LazyLock::new(|| {
+        GUARDS
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+            .skip(1)
+            .filter_map(|l| {
+                let (form, direction) = l.split_once('\t')?;
+                let words: Vec<&'static str> = form.split_whitespace().collect();
+                let direction = match direction.trim() {
+                    "before" => GuardDirection::Before,
+                    "next" => GuardDirection::Next,
+                    "after" => GuardDirection::After,
+                    _ => return None,
+                };
+                (!words.is_empty()).then_some((words, direction))
+            })
+            .collect()
+    });
+
+/// Where a guard stands from the procedure words it applies to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GuardDirection {
+    /// Before them, within the clause ("planned", "declined").
+    Before,
+    /// Shortly after them ("was declined").
+    After,
+    /// The very next token: the procedure word then names a noun's kind ("cesarean
+    /// incision"), not a procedure.
+    Next,
+}
 
 /// Marks the approach axis as "the endoscopic approach of the body part".
 pub(super) const ENDOSCOPIC: u8 = b'*';
@@ -202,10 +221,8 @@ pub(super) enum Role {
     Approach,
     Modifier,
     Side(Side),
-    /// Planned/declined wording before (`true`) or after (`false`) the procedure.
-    Guard {
-        before: bool,
-    },
+    /// Planned/declined wording, and where it stands from the procedure.
+    Guard(GuardDirection),
 }
 
 #[derive(Clone, Debug)]
@@ -319,8 +336,9 @@ impl Builder {
                 None => (Role::Modifier, Pattern::parse(field("effect"))?),
             },
             TableKind::Guards => match field("direction") {
-                "before" => (Role::Guard { before: true }, Pattern::default()),
-                "after" => (Role::Guard { before: false }, Pattern::default()),
+                "before" => (Role::Guard(GuardDirection::Before), Pattern::default()),
+                "after" => (Role::Guard(GuardDirection::After), Pattern::default()),
+                "next" => (Role::Guard(GuardDirection::Next), Pattern::default()),
                 _ => return None,
             },
         };

@@ -21,7 +21,9 @@ use std::collections::HashMap;
 use crate::codeset::{CodeId, CodeSet, System};
 use crate::text::{Assertion, Note, Section};
 
-use lexicon::{Entry, EntryId, Pattern, Role, Side, Sides, Value, ENDOSCOPIC, LEXICON};
+use lexicon::{
+    Entry, EntryId, GuardDirection, Pattern, Role, Side, Sides, Value, ENDOSCOPIC, LEXICON,
+};
 
 /// One ICD-10-PCS code composed from a procedure statement of a note.
 #[derive(Clone, Debug, PartialEq)]
@@ -68,17 +70,17 @@ pub fn guarded(note: &Note, first: usize, last: usize) -> bool {
     let (Some(start), Some(end)) = (at(first), at(last)) else {
         return false;
     };
-    lexicon::GUARD_PHRASES.iter().any(|(phrase, before)| {
+    lexicon::GUARD_PHRASES.iter().any(|(phrase, direction)| {
         let n = phrase.len();
         (0..words.len().saturating_sub(n - 1)).any(|k| {
             let hit = words[k..k + n]
                 .iter()
                 .map(|(_, w)| *w)
                 .eq(phrase.iter().copied());
-            hit && if *before {
-                k + n <= start && start - (k + n) <= GUARD_BEFORE_WINDOW
-            } else {
-                k > end && k - end - 1 <= GUARD_AFTER_WINDOW
+            hit && match direction {
+                GuardDirection::Before => k + n <= start && start - (k + n) <= GUARD_BEFORE_WINDOW,
+                GuardDirection::After => k > end && k - end - 1 <= GUARD_AFTER_WINDOW,
+                GuardDirection::Next => words[k].0 == last + 1,
             }
         })
     })
@@ -191,12 +193,14 @@ impl ProcedureComposer {
         }
         let anchor = &hits[statement.anchor];
         !hits.iter().any(|h| match h.role() {
-            Role::Guard { before: true } => {
+            Role::Guard(GuardDirection::Before) => {
                 h.last < anchor.first && word_gap(note, h.last, anchor.first) <= GUARD_BEFORE_WINDOW
             }
-            Role::Guard { before: false } => {
+            Role::Guard(GuardDirection::After) => {
                 h.first > last && word_gap(note, last, h.first) <= GUARD_AFTER_WINDOW
             }
+            // The noun right after the procedure word ("cesarean incision").
+            Role::Guard(GuardDirection::Next) => h.first == anchor.last + 1,
             _ => false,
         })
     }
@@ -746,7 +750,7 @@ fn statements(note: &Note, hits: &[Hit]) -> Vec<Statement> {
         })
         .collect();
     for (h, hit) in hits.iter().enumerate() {
-        if matches!(hit.role(), Role::Operation | Role::Guard { .. }) {
+        if matches!(hit.role(), Role::Operation | Role::Guard(_)) {
             continue;
         }
         // A body part goes to the nearest procedure word of its section and body system
