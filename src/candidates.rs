@@ -342,11 +342,19 @@ fn title_clause(title: &str, index: &TermIndex, relational: &[String]) -> Vec<u3
     let mut words = Vec::new();
     // Every clause: "Laceration without foreign body of right index finger without damage
     // to nail" has two.
+    // "Do not resuscitate" (Z66) negates its own verb: no clause there.
     let starts = ["without ", "not "].into_iter().flat_map(|starter| {
         lower
             .match_indices(starter)
             .map(|(i, _)| i)
             .filter(|&i| i == 0 || !lower.as_bytes()[i - 1].is_ascii_alphanumeric())
+            .filter(|&i| {
+                !lower[..i]
+                    .trim_end()
+                    .rsplit(' ')
+                    .next()
+                    .is_some_and(|w| matches!(w, "do" | "does" | "did"))
+            })
     });
     for at in starts {
         let before = index.analyzer().words(&lower[..at]);
