@@ -1659,13 +1659,13 @@ fn restore_orphans(codes: &CodeSet, findings: &[Finding], verdict: &mut Verdict)
             };
             // Words that state a code the guidelines leave unreported (substance use with
             // no related disorder, an uncertain outpatient diagnosis, weeks of gestation at
-            // a termination) are still that code's: a partial reading of them, or a part the
-            // code says in full (Z3A.00 of Z3A.08), is no truer for it.
-            let still_stated = matches!(r.kind.as_str(), "partial" | "combination")
-                && matches!(
-                    kind.as_str(),
-                    "only_with" | "confirmed_only" | "uncertain_outpatient"
-                );
+            // a termination, an activity with no injury) are still that code's: a partial,
+            // residual or unspecified reading of them, or a part the code says in full (Z3A.00
+            // of Z3A.08), is no truer for it.
+            let still_stated = matches!(
+                kind.as_str(),
+                "only_with" | "confirmed_only" | "uncertain_outpatient"
+            );
             matches!(
                 r.kind.as_str(),
                 "combination" | "residual" | "partial" | "unspecified" | "integral_symptom"
