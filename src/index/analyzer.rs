@@ -51,7 +51,13 @@ fn stemming_analyzer() -> TextAnalyzer {
 /// English Snowball stemming, except for inflammation words: Snowball reduces
 /// "pancreatitis" and "pancreatic", "esophagitis" and "esophageal", "sinusitis" and "sinus"
 /// to one stem, which would make "pancreatic cancer" a statement of pancreatitis and "GERD"
-/// (gastro-esophageal) one of esophagitis. A word ending in "-itis" is kept whole.
+/// (gastro-esophageal) one of esophagitis. A word ending in "-itis" is kept whole, and so
+/// are the words of [`KEPT_WHOLE`].
+/// Words whose stem would name another condition: Snowball makes "parkinsonism" (G20.C
+/// "Parkinsonism, unspecified", G21 secondary parkinsonism) "parkinson", the stem of
+/// "Parkinson's disease" (Index "Disease, Parkinson's G20.A1").
+const KEPT_WHOLE: &[&str] = &["parkinsonism"];
+
 #[derive(Clone)]
 struct ClinicalStemmer;
 
@@ -90,7 +96,9 @@ impl<T: TokenStream> TokenStream for ClinicalStemmerStream<T> {
             return false;
         }
         let text = &self.tail.token().text;
-        if !(text.len() > 6 && text.ends_with("itis")) {
+        let kept_whole =
+            (text.len() > 6 && text.ends_with("itis")) || KEPT_WHOLE.contains(&text.as_str());
+        if !kept_whole {
             let stemmed = self.stemmer.stem(text).into_owned();
             self.tail.token_mut().text = stemmed;
         }
@@ -251,6 +259,7 @@ mod tests {
     #[test]
     fn inflammation_is_not_its_organ() {
         let a = Analyzer::new();
+        assert_ne!(a.words("parkinsonism"), a.words("parkinson"));
         for (itis, organ) in [
             ("esophagitis", "esophageal"),
             ("pancreatitis", "pancreatic"),
