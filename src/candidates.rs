@@ -306,29 +306,28 @@ fn cause_only_condition(
     }
 }
 
-/// A term's words outside its "without"/"not" clauses (a clause runs to the next "with"
-/// or "in").
-fn affirmed_words(
+/// A term's words split at its "without"/"not" clauses (a clause runs to the next "with"
+/// or "in"): (the words outside them, the words inside them).
+fn split_at_clauses(
     words: &[u32],
-    without: Option<u32>,
-    not: Option<u32>,
-    word_ids: &HashMap<String, u32>,
-) -> Vec<u32> {
-    let with = word_ids.get("with").copied();
-    let within = word_ids.get("in").copied();
+    opens: [Option<u32>; 2],
+    closes: [Option<u32>; 2],
+) -> (Vec<u32>, Vec<u32>) {
     let mut inside = false;
-    let mut out = Vec::new();
+    let (mut affirmed, mut denied) = (Vec::new(), Vec::new());
     for &w in words {
-        if Some(w) == without || Some(w) == not {
+        if opens.contains(&Some(w)) {
             inside = true;
-        } else if Some(w) == with || Some(w) == within {
+        } else if closes.contains(&Some(w)) {
             inside = false;
         }
         if !inside {
-            out.push(w);
+            affirmed.push(w);
+        } else if !opens.contains(&Some(w)) {
+            denied.push(w);
         }
     }
-    out
+    (affirmed, denied)
 }
 
 /// The words of a title's "without ..." clause. Where the clause is the default, a note
@@ -477,6 +476,11 @@ impl Matcher {
         let mut without = Vec::with_capacity(side.terms.len());
         let without_word = side.word_ids.get("without").copied();
         let not_word = side.word_ids.get("not").copied();
+        let clause_opens = [without_word, not_word];
+        let clause_closes = [
+            side.word_ids.get("with").copied(),
+            side.word_ids.get("in").copied(),
+        ];
         let opens_clause = |w: u32| Some(w) == without_word || Some(w) == not_word;
         let with_unspecified = categories_with_unspecified(codes);
         let mut clauses: HashMap<CodeId, (bool, Vec<u32>)> = HashMap::new();
@@ -516,7 +520,11 @@ impl Matcher {
             let skip = codes.get(term.code).kind == CodeKind::SeventhCharacter;
             // The title's words outside its "without"/"not" clauses: a word the title
             // denies implies nothing (K35.31 "... and gangrene, without perforation").
-            let affirmed = affirmed_words(&term.words, without_word, not_word, &side.word_ids);
+            let affirmed = if term.source == crate::lexicon::Source::Title {
+                split_at_clauses(&term.words, clause_opens, clause_closes).0
+            } else {
+                Vec::new()
+            };
             let words: Box<[u32]> = if skip {
                 Box::new([])
             } else {
@@ -665,19 +673,11 @@ impl Matcher {
                 && !skip
                 && codes.get(term.code).system == System::Icd10cm
             {
-                let with_word = side.word_ids.get("with").copied();
-                let in_word = side.word_ids.get("in").copied();
-                let mut inside = false;
-                let mut own: Vec<u32> = Vec::new();
-                for &w in term.words.iter() {
-                    if Some(w) == without_word || Some(w) == not_word {
-                        inside = true;
-                    } else if Some(w) == with_word || Some(w) == in_word {
-                        inside = false;
-                    } else if inside && is_content[w as usize] && !clause.contains(&w) {
-                        own.push(w);
-                    }
-                }
+                let own: Vec<u32> = split_at_clauses(&term.words, clause_opens, clause_closes)
+                    .1
+                    .into_iter()
+                    .filter(|&w| is_content[w as usize] && !clause.contains(&w))
+                    .collect();
                 if !own.is_empty() {
                     clause = clause.iter().copied().chain(own).collect();
                 }
