@@ -9,6 +9,7 @@
 //! billable codes) read the loaded code sets. A data row naming a code the loaded code sets
 //! lack is inactive, so the stage runs on the small fixture code sets of the tests too.
 
+mod osteoporotic_fracture;
 mod pattern;
 pub mod seventh;
 #[cfg(test)]
@@ -155,6 +156,10 @@ pub const RULES: &[(&str, &str)] = &[
         "I.A.12.a: of two Excludes1 codes, not the one read from words inside the other's",
     ),
     ("laterality", "I.B.13: the side the note states"),
+    (
+        "osteoporotic_fracture",
+        "I.C.13.d.2: a fracture in osteoporosis is one M80 code",
+    ),
     (
         "presumed_link",
         "I.A.15, I.C.4.a, I.C.9.a: presumed links by combination code",
@@ -323,6 +328,8 @@ pub struct Guidelines {
     diabetes_types: Vec<(String, Vec<Vec<String>>)>,
     /// Built once: `stated_axis` analyses titles and the note's words with it.
     analyzer: crate::index::Analyzer,
+    /// I.C.13.d.2: osteoporosis with a current fracture (M80).
+    osteoporotic_fractures: osteoporotic_fracture::OsteoporoticFractures,
 }
 
 #[derive(Clone, Debug)]
@@ -454,6 +461,7 @@ impl Guidelines {
             pregnancy_words,
             diabetes_types,
             analyzer: crate::index::Analyzer::new(),
+            osteoporotic_fractures: osteoporotic_fracture::OsteoporoticFractures::new(),
             not_together: pairs(NOT_TOGETHER),
             only_with: pairs(ONLY_WITH),
             links,
@@ -579,6 +587,16 @@ impl Guidelines {
         }
         if on("laterality") {
             laterality(codes, note, findings, &mut verdict);
+        }
+        if on("osteoporotic_fracture") {
+            // Established and standing (a side the note states is the same finding).
+            let usable: Vec<bool> = findings
+                .iter()
+                .zip(&verdict.dropped)
+                .map(|(f, d)| established(f) && d.as_ref().is_none_or(|r| r.kind == "laterality"))
+                .collect();
+            self.osteoporotic_fractures
+                .apply(codes, note, findings, &usable, &mut verdict);
         }
         if on("presumed_link") {
             self.presumed_links(codes, note, findings, &established, &mut verdict);
@@ -1109,24 +1127,7 @@ fn laterality(codes: &CodeSet, note: &Note, findings: &[Finding], verdict: &mut 
         {
             continue;
         }
-        let mut stated: Vec<&str> = Vec::new();
-        for t in &f.terms {
-            let Some(sentence) = note.sentences.get(t.sentence) else {
-                continue;
-            };
-            let from = t
-                .first()
-                .saturating_sub(SIDE_WINDOW)
-                .max(sentence.tokens.start);
-            let to = (t.last() + SIDE_WINDOW + 1).min(sentence.tokens.end);
-            for token in note.tokens.get(from..to).unwrap_or_default() {
-                if let Some((_, side)) = SIDES.iter().find(|(w, _)| *w == token.norm) {
-                    if !stated.contains(side) {
-                        stated.push(side);
-                    }
-                }
-            }
-        }
+        let stated = sides_stated(note, f);
         let [side] = stated.as_slice() else {
             continue;
         };
@@ -1142,6 +1143,29 @@ fn laterality(codes: &CodeSet, note: &Note, findings: &[Finding], verdict: &mut 
             &format!("side ({side}) from the note's words"),
         );
     }
+}
+
+/// The sides ("left", "right") the words around a finding's own terms state.
+fn sides_stated(note: &Note, f: &Finding) -> Vec<&'static str> {
+    let mut stated: Vec<&'static str> = Vec::new();
+    for t in &f.terms {
+        let Some(sentence) = note.sentences.get(t.sentence) else {
+            continue;
+        };
+        let from = t
+            .first()
+            .saturating_sub(SIDE_WINDOW)
+            .max(sentence.tokens.start);
+        let to = (t.last() + SIDE_WINDOW + 1).min(sentence.tokens.end);
+        for token in note.tokens.get(from..to).unwrap_or_default() {
+            if let Some((_, side)) = SIDES.iter().find(|(w, _)| *w == token.norm) {
+                if !stated.contains(side) {
+                    stated.push(side);
+                }
+            }
+        }
+    }
+    stated
 }
 
 /// Tokens either side of a mention searched for the words of a more specific code.

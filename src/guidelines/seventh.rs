@@ -13,6 +13,9 @@ struct Stated {
     healing: Option<&'static str>,
     open: bool,
     gustilo: Option<&'static str>,
+    /// Features a "with X" / "without X" character names, stated or not ("tophus").
+    features_stated: Vec<&'static str>,
+    features_known: Vec<&'static str>,
 }
 
 fn stated(note_lower: &str) -> Stated {
@@ -25,20 +28,36 @@ fn stated(note_lower: &str) -> Stated {
         let p: Vec<&str> = phrase.split(' ').collect();
         words.windows(p.len()).any(|w| w == p.as_slice())
     };
+    // "Without tophi" states no tophus.
+    let says_affirmed = |phrase: &str| {
+        let p: Vec<&str> = phrase.split(' ').collect();
+        words.windows(p.len()).enumerate().any(|(i, w)| {
+            w == p.as_slice() && (i == 0 || !matches!(words[i - 1], "without" | "no" | "non"))
+        })
+    };
     for row in super::rows(ENCOUNTER_WORDS) {
         let [phrase, states, meaning, ..] = row.as_slice() else {
             continue;
         };
+        let meaning: &'static str = meaning;
+        if *states == "feature" && !out.features_known.contains(&meaning) {
+            out.features_known.push(meaning);
+        }
         if !says(phrase) {
             continue;
         }
-        let meaning: &'static str = meaning;
+        if *states == "feature" && !says_affirmed(phrase) {
+            continue;
+        }
         match *states {
             // Sequela outranks subsequent, which outranks the initial default.
             "encounter" if out.encounter != Some("sequela") => out.encounter = Some(meaning),
             "healing" => out.healing = Some(meaning),
             "fracture" => out.open = true,
             "gustilo" => out.gustilo = Some(meaning),
+            "feature" if !out.features_stated.contains(&meaning) => {
+                out.features_stated.push(meaning)
+            }
             _ => {}
         }
     }
@@ -52,8 +71,20 @@ pub fn choose(extensions: &[(char, String)], note_lower: &str) -> Option<char> {
     let encounter = s.encounter.unwrap_or("initial");
     let fits = |meaning: &str| {
         let m = meaning.to_ascii_lowercase();
-        if !m.contains(encounter) {
+        // Characters of another axis (M1A's tophus) say nothing of the encounter.
+        let about_encounter = m.contains("encounter") || m.contains("sequela");
+        if about_encounter && !m.contains(encounter) {
             return false;
+        }
+        for feature in &s.features_known {
+            let stated = s.features_stated.contains(feature);
+            if m.contains(&format!("without {feature}")) {
+                if stated {
+                    return false;
+                }
+            } else if m.contains(&format!("with {feature}")) && !stated {
+                return false;
+            }
         }
         let open = m.contains("open");
         if m.contains("closed") && s.open || open && !s.open {
@@ -164,5 +195,26 @@ mod tests {
         .collect();
         assert_eq!(choose(&sprain, "ankle sprain, follow-up visit."), Some('D'));
         assert_eq!(choose(&sprain, "ankle sprain today."), Some('A'));
+    }
+
+    #[test]
+    fn a_feature_the_note_states_chooses_the_with_character() {
+        let gout: Vec<(char, String)> = [
+            ('0', "without tophus (tophi)"),
+            ('1', "with tophus (tophi)"),
+        ]
+        .into_iter()
+        .map(|(c, m)| (c, m.to_string()))
+        .collect();
+        assert_eq!(
+            choose(&gout, "chronic tophaceous gout of the left knee."),
+            Some('1')
+        );
+        assert_eq!(
+            choose(&gout, "chronic gout with tophi, left knee."),
+            Some('1')
+        );
+        assert_eq!(choose(&gout, "chronic gout of the left knee."), Some('0'));
+        assert_eq!(choose(&gout, "chronic gout without tophi."), Some('0'));
     }
 }

@@ -103,6 +103,42 @@ const TABULAR: &str = r#"<?xml version="1.0" encoding="utf-8"?>
         </diag>
       </diag>
     </section>
+    <section id="M80-M85"><desc>Disorders of bone density and structure (M80-M85)</desc>
+      <diag><name>M80</name><desc>Osteoporosis with current pathological fracture</desc>
+        <sevenChrDef>
+          <extension char="A">initial encounter for fracture</extension>
+          <extension char="D">subsequent encounter for fracture with routine healing</extension>
+          <extension char="S">sequela</extension>
+        </sevenChrDef>
+        <diag><name>M80.0</name><desc>Age-related osteoporosis with current pathological fracture</desc>
+          <diag><name>M80.03</name><desc>Age-related osteoporosis with current pathological fracture, forearm</desc>
+            <diag><name>M80.031</name><desc>Age-related osteoporosis with current pathological fracture, right forearm</desc></diag>
+            <diag><name>M80.032</name><desc>Age-related osteoporosis with current pathological fracture, left forearm</desc></diag>
+            <diag><name>M80.039</name><desc>Age-related osteoporosis with current pathological fracture, unspecified forearm</desc></diag>
+          </diag>
+          <diag><name>M80.08</name><desc>Age-related osteoporosis with current pathological fracture, vertebra(e)</desc></diag>
+        </diag>
+      </diag>
+      <diag><name>M81</name><desc>Osteoporosis without current pathological fracture</desc>
+        <diag><name>M81.0</name><desc>Age-related osteoporosis without current pathological fracture</desc></diag>
+      </diag>
+    </section>
+  </chapter>
+  <chapter><name>19</name><desc>Injury (S00-T88)</desc>
+    <section id="S50-S59"><desc>Injuries to the elbow and forearm (S50-S59)</desc>
+      <diag><name>S52</name><desc>Fracture of forearm</desc>
+        <sevenChrDef>
+          <extension char="A">initial encounter for closed fracture</extension>
+          <extension char="D">subsequent encounter for closed fracture with routine healing</extension>
+          <extension char="S">sequela</extension>
+        </sevenChrDef>
+        <diag><name>S52.5</name><desc>Fracture of lower end of radius</desc>
+          <diag><name>S52.50</name><desc>Unspecified fracture of the lower end of radius</desc>
+            <diag><name>S52.502</name><desc>Unspecified fracture of the lower end of left radius</desc></diag>
+          </diag>
+        </diag>
+      </diag>
+    </section>
   </chapter>
   <chapter><name>14</name><desc>Genitourinary (N00-N99)</desc>
     <section id="N17-N19"><desc>Acute kidney failure and chronic kidney disease (N17-N19)</desc>
@@ -727,4 +763,48 @@ fn a_title_word_is_affirmed_in_any_of_its_forms_and_not_under_a_denial() {
     // A word the title itself denies is not affirmed by it.
     assert!(!title_affirms(&analyzer, k35_32, "abscess"));
     assert!(!title_affirms(&analyzer, k35_32, "hematuria"));
+}
+
+#[test]
+fn a_fracture_in_osteoporosis_is_one_m80_code_by_site_side_and_encounter() {
+    let case = Case::new(
+        "Postmenopausal osteoporosis. Fell at home and fractured the left distal radius. \
+         Follow-up visit, routine healing.",
+        &[
+            ("M81.0", "postmenopausal osteoporosis", Present),
+            ("S52.502D", "fractured the left distal radius", Present),
+        ],
+    );
+    assert_eq!(case.reported(Inpatient), ["M80.032D"]);
+    assert_eq!(
+        case.dropped_by("S52.502D", Inpatient)
+            .and_then(|r| r.guideline),
+        Some("I.C.13.d.2".into())
+    );
+    // A motor vehicle collision breaks a healthy bone: the fracture stays traumatic.
+    let crash = Case::new(
+        "Postmenopausal osteoporosis. Motor vehicle collision; fracture of left distal radius.",
+        &[
+            ("M81.0", "postmenopausal osteoporosis", Present),
+            ("S52.502A", "fracture of left distal radius", Present),
+        ],
+    );
+    assert_eq!(crash.reported(Inpatient), ["M81.0", "S52.502A"]);
+    // A fracture of the past is no current fracture.
+    let past = Case::new(
+        "Postmenopausal osteoporosis. Fracture of left distal radius in 2019.",
+        &[
+            ("M81.0", "postmenopausal osteoporosis", Present),
+            (
+                "S52.502A",
+                "fracture of left distal radius",
+                Assertion::Historical,
+            ),
+        ],
+    );
+    assert!(past.reported(Inpatient).contains(&"M81.0".to_string()));
+    assert!(!past
+        .reported(Inpatient)
+        .iter()
+        .any(|c| c.starts_with("M80")));
 }
