@@ -583,7 +583,7 @@ impl Guidelines {
             partial_readings(codes, findings, &mut verdict);
         }
         if on("excludes1_within") {
-            excludes1_within(codes, findings, &mut verdict);
+            excludes1_within(&self.analyzer, codes, note, findings, &mut verdict);
         }
         if on("laterality") {
             laterality(codes, note, findings, &mut verdict);
@@ -609,7 +609,7 @@ impl Guidelines {
         }
         // Again, now that combination codes stand for their parts' words.
         if on("excludes1_within") {
-            excludes1_within(codes, findings, &mut verdict);
+            excludes1_within(&self.analyzer, codes, note, findings, &mut verdict);
         }
         if on("trimester") {
             trimester(codes, note, findings, &mut verdict);
@@ -636,6 +636,9 @@ impl Guidelines {
         // refines has already stood every rule above.
         if on("stated_axis") {
             stated_axis(&self.analyzer, codes, note, findings, &mut verdict);
+            if on("combination") {
+                parts_of_stated_details(codes, findings, &mut verdict);
+            }
         }
         if on("residual") {
             self.residual_codes(codes, findings, &mut verdict);
@@ -996,13 +999,21 @@ impl LinkContext<'_> {
             let mut chosen: Vec<usize> = Vec::new();
             let mut said: Vec<(String, TermSpan)> = Vec::new();
             let complete = link.when.iter().all(|group| {
+                // A reading the laterality rule restated is also its sided code.
+                let sided = |i: usize| {
+                    verdict.dropped[i]
+                        .as_ref()
+                        .filter(|r| r.kind == "laterality")
+                        .and_then(|r| r.codes.first())
+                        .and_then(|shown| codes.find(shown))
+                };
                 let hit = (0..findings.len())
                     .filter(|&i| usable(i) && !chosen.contains(&i))
                     .find(|&i| {
-                        group
-                            .codes
-                            .iter()
-                            .any(|p| p.matches(codes, findings[i].code))
+                        group.codes.iter().any(|p| {
+                            p.matches(codes, findings[i].code)
+                                || sided(i).is_some_and(|c| p.matches(codes, c))
+                        })
                     });
                 if let Some(i) = hit {
                     chosen.push(i);
@@ -1059,6 +1070,13 @@ impl LinkContext<'_> {
                     chosen.iter().copied().chain([p]).collect(),
                 ),
             };
+            // The sided code the laterality rule gave a part is part of the combination too.
+            verdict.added.retain(|a| {
+                !(a.rule.kind == "laterality"
+                    && a.from.iter().any(|j| chosen.contains(j))
+                    && link.replaces.iter().any(|p| p.matches(codes, a.code))
+                    && !asks_for(codes, link.code, a.code))
+            });
             verdict.added.push(Addition {
                 code: link.code,
                 from,
@@ -1131,7 +1149,15 @@ fn laterality(codes: &CodeSet, note: &Note, findings: &[Finding], verdict: &mut 
         let [side] = stated.as_slice() else {
             continue;
         };
-        let Some(sided) = sided_sibling(codes, f.code, side) else {
+        // I.C.6.a: hemiplegia and like codes name the side as dominant or nondominant.
+        let dominance = dominance_of(note, side);
+        let sided = sided_sibling(codes, f.code, side)
+            .or_else(|| sided_sibling(codes, f.code, &format!("{side} {dominance}")))
+            .or_else(|| {
+                let hyphenated = dominance.replace("nondominant", "non-dominant");
+                sided_sibling(codes, f.code, &format!("{side} {hyphenated}"))
+            });
+        let Some(sided) = sided else {
             continue;
         };
         replace_by_stated_sibling(
@@ -1166,6 +1192,30 @@ fn sides_stated(note: &Note, f: &Finding) -> Vec<&'static str> {
         }
     }
     stated
+}
+
+/// I.C.6.a: whether the affected `side` is the dominant one: the side of the hand the note
+/// says the patient uses ("right-handed"); ambidextrous is dominant; otherwise the left side
+/// is nondominant and the right side dominant.
+fn dominance_of(note: &Note, side: &str) -> &'static str {
+    let text = note.text.to_lowercase();
+    let says = |phrases: &[&str]| phrases.iter().any(|p| text.contains(p));
+    let handed = if says(&["ambidextrous"]) {
+        Some("both")
+    } else if says(&["right-handed", "right handed"]) {
+        Some("right")
+    } else if says(&["left-handed", "left handed"]) {
+        Some("left")
+    } else {
+        None
+    };
+    match handed {
+        Some("both") => "dominant",
+        Some(hand) if hand == side => "dominant",
+        Some(_) => "nondominant",
+        None if side == "left" => "nondominant",
+        None => "dominant",
+    }
 }
 
 /// Tokens either side of a mention searched for the words of a more specific code.
@@ -1619,6 +1669,73 @@ fn combination_parts(codes: &CodeSet, findings: &[Finding], verdict: &mut Verdic
     }
 }
 
+/// I.B.9 once more for the codes `stated_axis` put in place of an unspecified reading: the
+/// words between the reading's own are the detail it was replaced for ("Crohn's disease of
+/// small intestine with intestinal obstruction", K50.012 for K50.912), so the whole phrase
+/// is the combination code's, and a code read inside it (K56.609 "intestinal obstruction")
+/// is one of its parts.
+fn parts_of_stated_details(codes: &CodeSet, findings: &[Finding], verdict: &mut Verdict) {
+    let stated: Vec<(CodeId, Vec<TermSpan>)> = verdict
+        .added
+        .iter()
+        // A "with" combination (I.A.15): its title names the parts it holds.
+        .filter(|a| {
+            a.rule.kind == "stated_axis"
+                && codes.get(a.code).system == System::Icd10cm
+                && codes.get(a.code).title.contains(" with ")
+        })
+        .map(|a| {
+            let spans = a
+                .from
+                .iter()
+                .flat_map(|&i| &findings[i].terms)
+                // Only a statement of the unspecified code in full ("congenital" unsaid
+                // makes "multiple cysts" no congenital cysts).
+                .filter(|t| t.coverage >= WELL_STATED)
+                .map(|t| TermSpan {
+                    tokens: (t.first()..=t.last()).collect(),
+                    words: t.last() + 1 - t.first(),
+                    ..t.clone()
+                })
+                .collect();
+            (a.code, spans)
+        })
+        .collect();
+    for (i, a) in findings.iter().enumerate() {
+        if verdict.dropped[i].is_some()
+            || !a.stated()
+            || codes.get(a.code).system != System::Icd10cm
+            || matches!(
+                codes.get(a.code).code.as_bytes().first(),
+                Some(b'V' | b'W' | b'X' | b'Y')
+            )
+        {
+            continue;
+        }
+        let whole = stated.iter().find(|(code, spans)| {
+            *code != a.code
+                && !asks_for(codes, *code, a.code)
+                && a.terms.iter().all(|t| {
+                    spans
+                        .iter()
+                        .any(|s| t.within(s) && s.tokens.len() > t.tokens.len())
+                })
+        });
+        if let Some((code, _)) = whole {
+            let shown = codes.get(*code).display();
+            verdict.dropped[i] = Some(rule(
+                "combination",
+                "I.B.9",
+                format!(
+                    "stated as part of {shown} {}: the combination code says it in full",
+                    codes.get(*code).title
+                ),
+                vec![shown],
+            ));
+        }
+    }
+}
+
 /// The finding whose words state finding `i` as part of a longer phrase, if any.
 fn container_of(
     codes: &CodeSet,
@@ -1920,7 +2037,23 @@ fn partial_readings(codes: &CodeSet, findings: &[Finding], verdict: &mut Verdict
 /// words that state one all lie inside a longer statement of the other ("HIV" inside "HIV
 /// positive, asymptomatic": B20 and Z21), the note says the longer one; the shorter goes.
 /// So does one only inferred (learned phrases, the encoder) where the other is stated.
-fn excludes1_within(codes: &CodeSet, findings: &[Finding], verdict: &mut Verdict) {
+///
+/// An unspecified code ("Sepsis, unspecified organism") whose words are, as analysed words,
+/// words of the other's statement in the same sentence ("sepsis ... septic shock due to
+/// pneumococcal": A40.3) is that condition stated without its detail: it goes too.
+fn excludes1_within(
+    analyzer: &crate::index::Analyzer,
+    codes: &CodeSet,
+    note: &Note,
+    findings: &[Finding],
+    verdict: &mut Verdict,
+) {
+    let analysed = |k: usize| {
+        note.tokens
+            .get(k)
+            .and_then(|t| analyzer.word(&t.norm))
+            .unwrap_or_default()
+    };
     // The fuller statements: kept findings stated in full, and combination codes, whose
     // words are their parts' ("stable angina" of I25.118 holds the "angina" of I20.9).
     let fuller: Vec<(CodeId, Vec<&TermSpan>)> = findings
@@ -1960,11 +2093,20 @@ fn excludes1_within(codes: &CodeSet, findings: &[Finding], verdict: &mut Verdict
                             .any(|s| s.spans(t) && s.coverage >= WELL_STATED)
                     })
                 } else {
+                    let unspecified_beside_specific = unspecified_count(codes, a.code) > 0
+                        && unspecified_count(codes, *code) == 0;
                     a.terms.iter().all(|t| {
                         terms.iter().any(|s| {
-                            t.within(s)
-                                && s.coverage >= WELL_STATED
+                            s.coverage >= WELL_STATED
                                 && s.tokens.len() > t.tokens.len()
+                                && (t.within(s)
+                                    || (unspecified_beside_specific
+                                        && s.sentence == t.sentence
+                                        && t.tokens.iter().all(|&k| {
+                                            let w = analysed(k);
+                                            !w.is_empty()
+                                                && s.tokens.iter().any(|&m| analysed(m) == w)
+                                        })))
                         })
                     })
                 }

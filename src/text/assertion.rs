@@ -199,6 +199,10 @@ const PHRASES: &[(Role, &[&str])] = &[
             "which",
             "yet",
             "still",
+            // A residual deficit of a past condition is present now ("history of stroke
+            // with residual aphasia"; I.C.9.d).
+            "with residual",
+            "with residuals",
             "nevertheless",
             "nonetheless",
             "whereas",
