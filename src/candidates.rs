@@ -1034,7 +1034,24 @@ impl Matcher {
         // evidence.
         let clause = &self.without[t as usize];
         let mut clause_tokens: Vec<usize> = Vec::new();
-        for &w in clause.iter().filter(|&&w| !self.starts_clause(w)) {
+        // The clause's telling words say it: "acute" of "Acute saddle pulmonary embolus"
+        // states no "acute cor pulmonale" (I26.92 "... without acute cor pulmonale").
+        let clause_words: Vec<u32> = clause
+            .iter()
+            .copied()
+            .filter(|&w| !self.starts_clause(w))
+            .collect();
+        let telling = |w: u32| side.idf_of(w) >= crate::learned::MIN_STATING_IDF;
+        let says_clause = |w: u32| telling(w) || !clause_words.iter().any(|&c| telling(c));
+        for &w in &clause_words {
+            if !says_clause(w) {
+                for &p in occurrences.get(&w).map_or(&[][..], Vec::as_slice) {
+                    if denied_at(note, p, range.start) && p.abs_diff(anchor) <= 8 {
+                        clause_tokens.push(p);
+                    }
+                }
+                continue;
+            }
             for &p in occurrences.get(&w).map_or(&[][..], Vec::as_slice) {
                 if !denied_at(note, p, range.start) {
                     return None;

@@ -1673,17 +1673,14 @@ fn combination_parts(codes: &CodeSet, findings: &[Finding], verdict: &mut Verdic
 /// words between the reading's own are the detail it was replaced for ("Crohn's disease of
 /// small intestine with intestinal obstruction", K50.012 for K50.912), so the whole phrase
 /// is the combination code's, and a code read inside it (K56.609 "intestinal obstruction")
-/// is one of its parts.
+/// is one of its parts; an "Other ..." code of its category read from the same words says
+/// nothing more than it (I.A.9.a).
 fn parts_of_stated_details(codes: &CodeSet, findings: &[Finding], verdict: &mut Verdict) {
-    let stated: Vec<(CodeId, Vec<TermSpan>)> = verdict
+    // (code, its statement's spans, a "with" combination whose title names its parts)
+    let stated: Vec<(CodeId, Vec<TermSpan>, bool)> = verdict
         .added
         .iter()
-        // A "with" combination (I.A.15): its title names the parts it holds.
-        .filter(|a| {
-            a.rule.kind == "stated_axis"
-                && codes.get(a.code).system == System::Icd10cm
-                && codes.get(a.code).title.contains(" with ")
-        })
+        .filter(|a| a.rule.kind == "stated_axis" && codes.get(a.code).system == System::Icd10cm)
         .map(|a| {
             let spans = a
                 .from
@@ -1698,7 +1695,7 @@ fn parts_of_stated_details(codes: &CodeSet, findings: &[Finding], verdict: &mut 
                     ..t.clone()
                 })
                 .collect();
-            (a.code, spans)
+            (a.code, spans, codes.get(a.code).title.contains(" with "))
         })
         .collect();
     for (i, a) in findings.iter().enumerate() {
@@ -1712,26 +1709,37 @@ fn parts_of_stated_details(codes: &CodeSet, findings: &[Finding], verdict: &mut 
         {
             continue;
         }
-        let whole = stated.iter().find(|(code, spans)| {
-            *code != a.code
-                && !asks_for(codes, *code, a.code)
-                && a.terms.iter().all(|t| {
+        let residual = codes.get(a.code).is_residual();
+        let category = |id: CodeId| codes.get(id).code.get(..3).map(str::to_string);
+        let found = stated.iter().find_map(|(code, spans, with)| {
+            if *code == a.code || asks_for(codes, *code, a.code) {
+                return None;
+            }
+            let inside = |longer: bool| {
+                a.terms.iter().all(|t| {
                     spans
                         .iter()
-                        .any(|s| t.within(s) && s.tokens.len() > t.tokens.len())
+                        .any(|s| t.within(s) && (s.tokens.len() > t.tokens.len() || !longer))
                 })
+            };
+            // I.A.9.a: an "Other ..." code of the same category on the same words ("other
+            // pulmonary embolism" beside the saddle embolus I26.92) says nothing more.
+            if residual && category(*code) == category(a.code) && inside(false) {
+                return Some((*code, "residual", "I.A.9.a"));
+            }
+            (*with && inside(true)).then_some((*code, "combination", "I.B.9"))
         });
-        if let Some((code, _)) = whole {
-            let shown = codes.get(*code).display();
-            verdict.dropped[i] = Some(rule(
-                "combination",
-                "I.B.9",
+        if let Some((code, kind, section)) = found {
+            let shown = codes.get(code).display();
+            let message = if kind == "residual" {
+                format!("the same words state {shown} {}", codes.get(code).title)
+            } else {
                 format!(
                     "stated as part of {shown} {}: the combination code says it in full",
-                    codes.get(*code).title
-                ),
-                vec![shown],
-            ));
+                    codes.get(code).title
+                )
+            };
+            verdict.dropped[i] = Some(rule(kind, section, message, vec![shown]));
         }
     }
 }
@@ -1930,12 +1938,36 @@ fn same_words_better_code(codes: &CodeSet, findings: &[Finding], verdict: &mut V
                     .contains("in diseases classified elsewhere")
         })
         .collect();
+    let category = |id: CodeId| codes.get(id).code.get(..3).map(str::to_string);
     for (i, a) in findings.iter().enumerate() {
-        if verdict.dropped[i].is_some()
-            || !a.stated()
-            || !weak[i]
-            || codes.get(a.code).system != System::Icd10cm
-        {
+        if verdict.dropped[i].is_some() || !weak[i] || codes.get(a.code).system != System::Icd10cm {
+            continue;
+        }
+        // Found only by learned phrases or the encoder, in sentences where a named code of
+        // its own category is stated in full ("saddle pulmonary embolus": I26.92, and
+        // I26.99 "Other pulmonary embolism ..." by likeness).
+        if !a.stated() {
+            let named = findings.iter().enumerate().find(|(j, b)| {
+                *j != i
+                    && verdict.dropped[*j].is_none()
+                    && !weak[*j]
+                    && b.well_stated()
+                    && category(b.code) == category(a.code)
+                    && a.inferred.iter().all(|t| {
+                        b.terms
+                            .iter()
+                            .any(|s| s.sentence == t.sentence && s.coverage >= WELL_STATED)
+                    })
+            });
+            if let Some((_, b)) = named {
+                let shown = codes.get(b.code).display();
+                verdict.dropped[i] = Some(rule(
+                    "residual",
+                    "I.A.9.a",
+                    format!("the same words state {shown} {}", codes.get(b.code).title),
+                    vec![shown],
+                ));
+            }
             continue;
         }
         // The same words, or part of the words of a named code of the same chapter
