@@ -112,6 +112,7 @@ pub enum AssertionDoc {
     Historical,
     Family,
     Hypothetical,
+    Exposure,
 }
 
 #[derive(Serialize, ToSchema)]

@@ -37,6 +37,16 @@ impl Engine {
                 } else {
                     assertion
                 }
+            } else if assertion == Assertion::Exposure
+                && self
+                    .codes
+                    .get(m.code)
+                    .title
+                    .to_ascii_lowercase()
+                    .contains("exposure")
+            {
+                // The contact/exposure code itself ("exposed to COVID-19": Z20.822).
+                Assertion::Present
             } else {
                 assertion
             };
@@ -53,7 +63,10 @@ impl Engine {
                     .starts_with("family history");
                 let factor = match assertion {
                     _ if denied.contains(&m.code) || family_history => continue,
-                    Assertion::Negated | Assertion::Hypothetical | Assertion::Family => continue,
+                    Assertion::Negated
+                    | Assertion::Hypothetical
+                    | Assertion::Family
+                    | Assertion::Exposure => continue,
                     Assertion::Historical => HISTORICAL,
                     Assertion::Uncertain => UNCERTAIN_INPATIENT,
                     Assertion::Present => 1.0,
@@ -79,6 +92,22 @@ impl Engine {
             }
             let (target, factor, rule) = match assertion {
                 Assertion::Negated | Assertion::Hypothetical => continue,
+                // A disease the patient was exposed to is someone else's: its contact or
+                // exposure code (I.C.21.c.1), never the disease.
+                Assertion::Exposure => {
+                    let Some(z) = self.history_table.exposure_of(&self.codes.get(m.code).code)
+                    else {
+                        continue;
+                    };
+                    let rule = RuleNote {
+                        kind: "exposure_to".into(),
+                        message: format!("stated as an exposure: {}", self.codes.get(m.code).title),
+                        codes: vec![self.codes.get(m.code).display()],
+                        guideline: Some("I.C.21.c.1".into()),
+                    };
+                    add_mention(&mut by_code, z, m, Assertion::Present, 1.0, Some(rule));
+                    continue;
+                }
                 Assertion::Family | Assertion::Historical => {
                     let family = assertion == Assertion::Family;
                     let history = self.history_code(m.code, family);

@@ -866,13 +866,27 @@ impl Guidelines {
         established: &dyn Fn(&Finding) -> bool,
         verdict: &mut Verdict,
     ) {
-        let standing: Vec<CodeId> = findings
-            .iter()
-            .enumerate()
-            .filter(|(j, f)| verdict.dropped[*j].is_none() && f.stated() && established(f))
-            .map(|(_, f)| f.code)
-            .chain(verdict.added.iter().map(|a| a.code))
-            .collect();
+        let standing = |verdict: &Verdict| -> Vec<CodeId> {
+            findings
+                .iter()
+                .enumerate()
+                .filter(|(j, f)| verdict.dropped[*j].is_none() && f.stated() && established(f))
+                .map(|(_, f)| f.code)
+                .chain(verdict.added.iter().map(|a| a.code))
+                .collect()
+        };
+        // A code another rule put in place ("insulin controlled" O24.414 for O24.419) goes
+        // the same way, before it makes others go.
+        let before = standing(verdict);
+        verdict.added.retain(|a| {
+            !self.not_together.iter().any(|row| {
+                row.code.matches(codes, a.code)
+                    && before
+                        .iter()
+                        .any(|&o| o != a.code && row.not_with.iter().any(|p| p.matches(codes, o)))
+            })
+        });
+        let standing = standing(verdict);
         for (i, f) in findings.iter().enumerate() {
             if verdict.dropped[i].is_some() {
                 continue;

@@ -9,10 +9,12 @@ use crate::codeset::{normalize_code, CodeId, CodeSet, System};
 
 const TABLE: &str = include_str!("history.tsv");
 
-/// Condition prefix → history code, for personal and for family history.
+/// Condition prefix → history code, for personal and for family history, and the Z20
+/// contact/exposure code of a communicable disease.
 pub struct HistoryCodes {
     personal: HashMap<String, CodeId>,
     family: HashMap<String, CodeId>,
+    exposure: HashMap<String, CodeId>,
 }
 
 /// A table row the code sets cannot resolve (a code not in this fiscal year).
@@ -26,6 +28,7 @@ impl HistoryCodes {
         let mut table = HistoryCodes {
             personal: HashMap::new(),
             family: HashMap::new(),
+            exposure: HashMap::new(),
         };
         let mut unknown = Vec::new();
         for line in TABLE.lines() {
@@ -44,10 +47,10 @@ impl HistoryCodes {
                 unknown.push(UnknownCode(history.to_string()));
                 continue;
             };
-            let map = if kind == "family" {
-                &mut table.family
-            } else {
-                &mut table.personal
+            let map = match kind {
+                "family" => &mut table.family,
+                "exposure" => &mut table.exposure,
+                _ => &mut table.personal,
             };
             map.insert(normalize_code(condition), id);
         }
@@ -57,11 +60,20 @@ impl HistoryCodes {
     /// The history code of a condition (dot-less code), by its longest listed prefix.
     pub fn of(&self, condition: &str, family: bool) -> Option<CodeId> {
         let map = if family { &self.family } else { &self.personal };
-        (1..=condition.len())
-            .rev()
-            .find_map(|n| condition.get(..n).and_then(|p| map.get(p)))
-            .copied()
+        longest_prefix(map, condition)
     }
+
+    /// The contact/exposure code (Z20) of a communicable disease (dot-less code).
+    pub fn exposure_of(&self, condition: &str) -> Option<CodeId> {
+        longest_prefix(&self.exposure, condition)
+    }
+}
+
+fn longest_prefix(map: &HashMap<String, CodeId>, condition: &str) -> Option<CodeId> {
+    (1..=condition.len())
+        .rev()
+        .find_map(|n| condition.get(..n).and_then(|p| map.get(p)))
+        .copied()
 }
 
 #[cfg(test)]

@@ -33,6 +33,9 @@ pub enum Assertion {
     Family,
     /// Conditional or future ("return if fever develops").
     Hypothetical,
+    /// A communicable disease the patient was exposed to, someone else's ("exposed to a
+    /// coworker with COVID-19"): coded as contact or exposure (Z20, I.C.21.c.1).
+    Exposure,
 }
 
 /// Order in which applicable kinds win:
@@ -40,12 +43,14 @@ pub enum Assertion {
 ///   relative's ("Family history: no diabetes" is no family history of diabetes, so no
 ///   Z83.3; ICD-10-CM Official Guidelines I.C.21.c.4 code family history only when stated).
 /// - Family next: a relative's condition is never the patient's, whatever else is said.
+/// - Exposure next: a disease the patient was exposed to is another person's.
 /// - Hypothetical before Uncertain: a conditional mention describes no current state at all.
 /// - Uncertain before Historical: "possible prior MI" does not establish a history of MI.
 /// - Historical last: it only dates an otherwise affirmed condition.
-const PRECEDENCE: [Assertion; 5] = [
+const PRECEDENCE: [Assertion; 6] = [
     Assertion::Negated,
     Assertion::Family,
+    Assertion::Exposure,
     Assertion::Hypothetical,
     Assertion::Uncertain,
     Assertion::Historical,
@@ -117,7 +122,7 @@ const fn both(kind: Assertion) -> Role {
     trigger(kind, Direction::Both, PRE_WINDOW)
 }
 
-use Assertion::{Family, Historical, Hypothetical, Negated, Uncertain};
+use Assertion::{Exposure, Family, Historical, Hypothetical, Negated, Uncertain};
 
 /// Phrase lists by role. Phrases are tokenized like note text, so "h/o" is "h / o" and
 /// "can't" is "can ' t".
@@ -255,6 +260,13 @@ const PHRASES: &[(Role, &[&str])] = &[
     (
         pre(Negated),
         &[
+            // Longer than the exposure triggers they hold, so they win the match.
+            "no exposure to",
+            "no known exposure to",
+            "denies exposure to",
+            "no contact with",
+            "no known contact with",
+            "denies contact with",
             "no",
             "not",
             "denies",
@@ -548,6 +560,21 @@ const PHRASES: &[(Role, &[&str])] = &[
             "in family",
         ],
     ),
+    // I.C.21.c.1 (Z20 "Contact with and (suspected) exposure to communicable diseases"):
+    // the disease named after these words is someone else's.
+    (
+        pre(Exposure),
+        &[
+            "exposed to",
+            "exposure to",
+            "contact with",
+            "in contact with",
+            "close contact of",
+            "close contact with",
+            "sick contact with",
+        ],
+    ),
+    (post(Exposure), &["exposure", "contact"]),
     (
         pre(Hypothetical),
         &[

@@ -3,7 +3,7 @@
 use super::*;
 use proptest::prelude::*;
 use unicode_normalization::UnicodeNormalization;
-use Assertion::{Family, Historical, Hypothetical, Negated, Present, Uncertain};
+use Assertion::{Exposure, Family, Historical, Hypothetical, Negated, Present, Uncertain};
 
 /// Token index range of the first occurrence of `phrase` (by token norms).
 fn find(note: &Note, phrase: &str) -> (usize, usize) {
@@ -281,6 +281,28 @@ fn hypothetical() {
     assert_eq!(
         assertion_of("Start heparin for DVT prophylaxis.", "dvt"),
         Hypothetical
+    );
+}
+
+#[test]
+fn exposure_is_someone_elses_disease() {
+    assert_eq!(
+        assertion_of("Exposed to coworker with COVID-19.", "covid-19"),
+        Exposure
+    );
+    assert_eq!(assertion_of("TB exposure at the shelter.", "tb"), Exposure);
+    assert_eq!(
+        assertion_of("Close contact with a case of measles.", "measles"),
+        Exposure
+    );
+    // Denied exposure is no exposure; "contact dermatitis" names no contact with a disease.
+    assert_eq!(
+        assertion_of("No known exposure to tuberculosis.", "tuberculosis"),
+        Negated
+    );
+    assert_eq!(
+        assertion_of("Contact dermatitis of both hands.", "dermatitis"),
+        Present
     );
 }
 
