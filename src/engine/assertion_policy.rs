@@ -67,6 +67,10 @@ impl Engine {
                     | Assertion::Hypothetical
                     | Assertion::Family
                     | Assertion::Exposure => continue,
+                    // A procedure of the past is no procedure of this encounter (below).
+                    Assertion::Historical if self.codes.get(m.code).system == System::Icd10pcs => {
+                        continue
+                    }
                     Assertion::Historical => HISTORICAL,
                     Assertion::Uncertain => UNCERTAIN_INPATIENT,
                     Assertion::Present => 1.0,
@@ -108,6 +112,11 @@ impl Engine {
                     add_mention(&mut by_code, z, m, Assertion::Present, 1.0, Some(rule));
                     continue;
                 }
+                // ICD-10-PCS codes the procedures of this encounter: one done before
+                // ("s/p prostatectomy 2018") is a status or history code, never a PCS code.
+                Assertion::Historical if self.codes.get(m.code).system == System::Icd10pcs => {
+                    continue
+                }
                 Assertion::Family | Assertion::Historical => {
                     let family = assertion == Assertion::Family;
                     let history = self.history_code(m.code, family);
@@ -145,6 +154,10 @@ impl Engine {
                     let acute_episode = is_acute_infarction(&self.codes.get(m.code).code);
                     if family || (history.is_some() && (acute_episode || stated_as_past(note, &m)))
                     {
+                        // A condition of the past is not brought back as current by a
+                        // learned phrase ("PSA" for C61 beside "history of prostate
+                        // cancer"; I.C.2.d: an excised malignancy is Z85).
+                        denied.insert(m.code);
                         continue;
                     }
                     (m.code, HISTORICAL, None)

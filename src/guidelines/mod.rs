@@ -9,6 +9,7 @@
 //! billable codes) read the loaded code sets. A data row naming a code the loaded code sets
 //! lack is inactive, so the stage runs on the small fixture code sets of the tests too.
 
+mod consciousness;
 mod osteoporotic_fracture;
 mod pattern;
 pub mod seventh;
@@ -156,6 +157,10 @@ pub const RULES: &[(&str, &str)] = &[
         "I.A.12.a: of two Excludes1 codes, not the one read from words inside the other's",
     ),
     ("laterality", "I.B.13: the side the note states"),
+    (
+        "consciousness",
+        "I.C.19.b: the loss-of-consciousness duration the note states (S06)",
+    ),
     (
         "osteoporotic_fracture",
         "I.C.13.d.2: a fracture in osteoporosis is one M80 code",
@@ -587,6 +592,9 @@ impl Guidelines {
         }
         if on("laterality") {
             laterality(codes, note, findings, &mut verdict);
+        }
+        if on("consciousness") {
+            consciousness::apply(codes, note, findings, &mut verdict);
         }
         if on("osteoporotic_fracture") {
             // Established and standing (a side the note states is the same finding).
