@@ -6,8 +6,10 @@
 
 use std::sync::LazyLock;
 
-use super::{replace_by_stated_sibling, sentence_words, Finding, Verdict};
-use crate::codeset::{CodeId, CodeKind, CodeSet, System};
+use super::{
+    base_and_seventh, replace_by_stated_sibling, sentence_words, with_seventh, Finding, Verdict,
+};
+use crate::codeset::{CodeId, CodeSet, System};
 use crate::text::Note;
 
 /// Words that name the loss of consciousness in a sentence.
@@ -67,26 +69,13 @@ fn title_range(title: &str) -> Option<(u32, u32)> {
 /// The sibling of `id` whose duration range holds `minutes` (for a 7th-character code, the
 /// sibling base's code with the same 7th character).
 fn duration_sibling(codes: &CodeSet, id: CodeId, minutes: u32) -> Option<CodeId> {
-    let code = codes.get(id);
-    let (base, seventh) = if code.kind == CodeKind::SeventhCharacter {
-        (code.parent?, code.code.chars().last())
-    } else {
-        (id, None)
-    };
+    let (base, seventh) = base_and_seventh(codes, id)?;
     let parent = codes.get(base).parent?;
     let sibling = codes.get(parent).children.iter().copied().find(|&c| {
         c != base
             && title_range(&codes.get(c).title).is_some_and(|(lo, hi)| (lo..=hi).contains(&minutes))
     })?;
-    match seventh {
-        None => codes.get(sibling).billable.then_some(sibling),
-        Some(ch) => codes
-            .get(sibling)
-            .children
-            .iter()
-            .copied()
-            .find(|&c| codes.get(c).code.ends_with(ch)),
-    }
+    with_seventh(codes, sibling, seventh)
 }
 
 /// Replaces an intracranial injury code whose loss of consciousness is of another or no

@@ -1601,18 +1601,37 @@ fn trimester(codes: &CodeSet, note: &Note, findings: &[Finding], verdict: &mut V
     }
 }
 
+/// The code a sibling is sought for: `id` itself, or for a 7th-character code its base, with
+/// the 7th character the sibling must keep.
+fn base_and_seventh(codes: &CodeSet, id: CodeId) -> Option<(CodeId, Option<char>)> {
+    let code = codes.get(id);
+    if code.kind == CodeKind::SeventhCharacter {
+        Some((code.parent?, code.code.chars().last()))
+    } else {
+        Some((id, None))
+    }
+}
+
+/// The reportable code of a sibling base: itself, or its code with the 7th character kept.
+fn with_seventh(codes: &CodeSet, sibling: CodeId, seventh: Option<char>) -> Option<CodeId> {
+    match seventh {
+        None => codes.get(sibling).billable.then_some(sibling),
+        Some(ch) => codes
+            .get(sibling)
+            .children
+            .iter()
+            .copied()
+            .find(|&c| codes.get(c).code.ends_with(ch)),
+    }
+}
+
 /// The sibling of `id` whose title names `side` where `id`'s says "unspecified" (for a
 /// 7th-character code, the sibling base's code with the same 7th character).
 fn sided_sibling(codes: &CodeSet, id: CodeId, side: &str) -> Option<CodeId> {
-    let code = codes.get(id);
-    let (base, seventh) = if code.kind == CodeKind::SeventhCharacter {
-        (code.parent?, code.code.chars().last())
-    } else {
-        (id, None)
-    };
+    let (base, seventh) = base_and_seventh(codes, id)?;
     let title = codes.get(base).title.to_ascii_lowercase();
     let parent = codes.get(base).parent?;
-    for (at, _) in title.match_indices("unspecified") {
+    title.match_indices("unspecified").find_map(|(at, _)| {
         let wanted = format!(
             "{}{side}{}",
             &title[..at],
@@ -1623,21 +1642,9 @@ fn sided_sibling(codes: &CodeSet, id: CodeId, side: &str) -> Option<CodeId> {
             .children
             .iter()
             .copied()
-            .find(|&c| c != base && codes.get(c).title.to_ascii_lowercase() == wanted);
-        let Some(sibling) = sibling else {
-            continue;
-        };
-        return match seventh {
-            None => codes.get(sibling).billable.then_some(sibling),
-            Some(ch) => codes
-                .get(sibling)
-                .children
-                .iter()
-                .copied()
-                .find(|&c| codes.get(c).code.ends_with(ch)),
-        };
-    }
-    None
+            .find(|&c| c != base && codes.get(c).title.to_ascii_lowercase() == wanted)?;
+        Some(with_seventh(codes, sibling, seventh))
+    })?
 }
 
 /// I.B.9: a code whose every own-word mention lies inside a longer phrase that a
@@ -1747,21 +1754,25 @@ fn parts_of_stated_details(codes: &CodeSet, findings: &[Finding], verdict: &mut 
             // I.A.9.a: an "Other ..." code of the same category on the same words ("other
             // pulmonary embolism" beside the saddle embolus I26.92) says nothing more.
             if residual && category(*code) == category(a.code) && inside(false) {
-                return Some((*code, "residual", "I.A.9.a"));
+                return Some((*code, true));
             }
-            (*with && inside(true)).then_some((*code, "combination", "I.B.9"))
+            (*with && inside(true)).then_some((*code, false))
         });
-        if let Some((code, kind, section)) = found {
+        if let Some((code, residual)) = found {
             let shown = codes.get(code).display();
-            let message = if kind == "residual" {
-                format!("the same words state {shown} {}", codes.get(code).title)
+            verdict.dropped[i] = Some(if residual {
+                said_by(codes, code)
             } else {
-                format!(
-                    "stated as part of {shown} {}: the combination code says it in full",
-                    codes.get(code).title
+                rule(
+                    "combination",
+                    "I.B.9",
+                    format!(
+                        "stated as part of {shown} {}: the combination code says it in full",
+                        codes.get(code).title
+                    ),
+                    vec![shown],
                 )
-            };
-            verdict.dropped[i] = Some(rule(kind, section, message, vec![shown]));
+            });
         }
     }
 }
@@ -1982,13 +1993,7 @@ fn same_words_better_code(codes: &CodeSet, findings: &[Finding], verdict: &mut V
                     })
             });
             if let Some((_, b)) = named {
-                let shown = codes.get(b.code).display();
-                verdict.dropped[i] = Some(rule(
-                    "residual",
-                    "I.A.9.a",
-                    format!("the same words state {shown} {}", codes.get(b.code).title),
-                    vec![shown],
-                ));
+                verdict.dropped[i] = Some(said_by(codes, b.code));
             }
             continue;
         }
@@ -2018,15 +2023,20 @@ fn same_words_better_code(codes: &CodeSet, findings: &[Finding], verdict: &mut V
                 })
         });
         if let Some((_, b)) = named {
-            let shown = codes.get(b.code).display();
-            verdict.dropped[i] = Some(rule(
-                "residual",
-                "I.A.9.a",
-                format!("the same words state {shown} {}", codes.get(b.code).title),
-                vec![shown],
-            ));
+            verdict.dropped[i] = Some(said_by(codes, b.code));
         }
     }
+}
+
+/// I.A.9.a: the rule note of a residual code whose words state `named`.
+fn said_by(codes: &CodeSet, named: CodeId) -> RuleNote {
+    let shown = codes.get(named).display();
+    rule(
+        "residual",
+        "I.A.9.a",
+        format!("the same words state {shown} {}", codes.get(named).title),
+        vec![shown],
+    )
 }
 
 /// The chapter a code is in (its top ancestor).
