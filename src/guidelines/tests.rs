@@ -55,8 +55,32 @@ const TABULAR: &str = r#"<?xml version="1.0" encoding="utf-8"?>
         <diag><name>G62.9</name><desc>Polyneuropathy, unspecified</desc></diag>
       </diag>
     </section>
+    <section id="G80-G83"><desc>Cerebral palsy and other paralytic syndromes (G80-G83)</desc>
+      <diag><name>G81</name><desc>Hemiplegia and hemiparesis</desc>
+        <diag><name>G81.9</name><desc>Hemiplegia, unspecified</desc>
+          <diag><name>G81.90</name><desc>Hemiplegia, unspecified affecting unspecified side</desc></diag>
+          <diag><name>G81.91</name><desc>Hemiplegia, unspecified affecting right dominant side</desc></diag>
+          <diag><name>G81.92</name><desc>Hemiplegia, unspecified affecting left dominant side</desc></diag>
+          <diag><name>G81.93</name><desc>Hemiplegia, unspecified affecting right nondominant side</desc></diag>
+          <diag><name>G81.94</name><desc>Hemiplegia, unspecified affecting left nondominant side</desc></diag>
+        </diag>
+      </diag>
+    </section>
   </chapter>
   <chapter><name>9</name><desc>Circulatory (I00-I99)</desc>
+    <section id="I60-I69"><desc>Cerebrovascular diseases (I60-I69)</desc>
+      <diag><name>I69</name><desc>Sequelae of cerebrovascular disease</desc>
+        <diag><name>I69.3</name><desc>Sequelae of cerebral infarction</desc>
+          <diag><name>I69.35</name><desc>Hemiplegia and hemiparesis following cerebral infarction</desc>
+            <diag><name>I69.351</name><desc>Hemiplegia and hemiparesis following cerebral infarction affecting right dominant side</desc></diag>
+            <diag><name>I69.352</name><desc>Hemiplegia and hemiparesis following cerebral infarction affecting left dominant side</desc></diag>
+            <diag><name>I69.353</name><desc>Hemiplegia and hemiparesis following cerebral infarction affecting right non-dominant side</desc></diag>
+            <diag><name>I69.354</name><desc>Hemiplegia and hemiparesis following cerebral infarction affecting left non-dominant side</desc></diag>
+            <diag><name>I69.359</name><desc>Hemiplegia and hemiparesis following cerebral infarction affecting unspecified side</desc></diag>
+          </diag>
+        </diag>
+      </diag>
+    </section>
     <section id="I10-I1A"><desc>Hypertensive diseases (I10-I1A)</desc>
       <diag><name>I10</name><desc>Essential (primary) hypertension</desc></diag>
       <diag><name>I11</name><desc>Hypertensive heart disease</desc>
@@ -179,6 +203,13 @@ const TABULAR: &str = r#"<?xml version="1.0" encoding="utf-8"?>
     </section>
   </chapter>
   <chapter><name>21</name><desc>Factors influencing health status (Z00-Z99)</desc>
+    <section id="Z77-Z99"><desc>Persons with potential health hazards related to family and personal history (Z77-Z99)</desc>
+      <diag><name>Z86</name><desc>Personal history of certain other diseases</desc>
+        <diag><name>Z86.7</name><desc>Personal history of diseases of the circulatory system</desc>
+          <diag><name>Z86.73</name><desc>Personal history of transient ischemic attack (TIA), and cerebral infarction without residual deficits</desc></diag>
+        </diag>
+      </diag>
+    </section>
     <section id="Z30-Z39"><desc>Persons encountering health services in circumstances related to reproduction (Z30-Z39)</desc>
       <diag><name>Z33</name><desc>Pregnant state</desc>
         <diag><name>Z33.1</name><desc>Pregnant state, incidental</desc></diag>
@@ -807,4 +838,35 @@ fn a_fracture_in_osteoporosis_is_one_m80_code_by_site_side_and_encounter() {
         .reported(Inpatient)
         .iter()
         .any(|c| c.starts_with("M80")));
+}
+
+#[test]
+fn a_hemiplegia_the_note_calls_residual_of_a_stroke_is_its_sequela_by_side_and_dominance() {
+    // I.C.9.d with I.C.6.a: the left side of a left-handed patient is the dominant one.
+    let case = Case::new(
+        "Residual left hemiparesis from prior stroke. Patient is left-handed.",
+        &[
+            ("Z86.73", "stroke", Present),
+            ("G81.90", "hemiparesis", Present),
+        ],
+    );
+    assert_eq!(case.reported(Inpatient), ["I69.352"]);
+    // Without a hand named, the left side is nondominant; without "residual" or "from
+    // prior", no link is presumed (the Index's "following" is no "with").
+    let default_hand = Case::new(
+        "Residual left hemiparesis from prior stroke.",
+        &[
+            ("Z86.73", "stroke", Present),
+            ("G81.90", "hemiparesis", Present),
+        ],
+    );
+    assert_eq!(default_hand.reported(Inpatient), ["I69.354"]);
+    let unlinked = Case::new(
+        "History of stroke. Right hemiparesis.",
+        &[
+            ("Z86.73", "stroke", Present),
+            ("G81.90", "hemiparesis", Present),
+        ],
+    );
+    assert_eq!(unlinked.reported(Inpatient), ["G81.91", "Z86.73"]);
 }
