@@ -1172,13 +1172,14 @@ fn laterality(codes: &CodeSet, note: &Note, findings: &[Finding], verdict: &mut 
             continue;
         };
         // I.C.6.a: hemiplegia and like codes name the side as dominant or nondominant.
-        let dominance = dominance_of(note, side);
-        let sided = sided_sibling(codes, f.code, side)
-            .or_else(|| sided_sibling(codes, f.code, &format!("{side} {dominance}")))
-            .or_else(|| {
+        let sided = sided_sibling(codes, f.code, side).or_else(|| {
+            // Only where no plain sided sibling exists is the note read for the hand.
+            let dominance = dominance_of(note, side);
+            sided_sibling(codes, f.code, &format!("{side} {dominance}")).or_else(|| {
                 let hyphenated = dominance.replace("nondominant", "non-dominant");
                 sided_sibling(codes, f.code, &format!("{side} {hyphenated}"))
-            });
+            })
+        });
         let Some(sided) = sided else {
             continue;
         };
@@ -2112,11 +2113,18 @@ fn excludes1_within(
     findings: &[Finding],
     verdict: &mut Verdict,
 ) {
+    // Each token analysed once, and only for the spans compared.
+    let memo: std::cell::RefCell<HashMap<usize, String>> = Default::default();
     let analysed = |k: usize| {
-        note.tokens
-            .get(k)
-            .and_then(|t| analyzer.word(&t.norm))
-            .unwrap_or_default()
+        memo.borrow_mut()
+            .entry(k)
+            .or_insert_with(|| {
+                note.tokens
+                    .get(k)
+                    .and_then(|t| analyzer.word(&t.norm))
+                    .unwrap_or_default()
+            })
+            .clone()
     };
     // The fuller statements: kept findings stated in full, and combination codes, whose
     // words are their parts' ("stable angina" of I25.118 holds the "angina" of I20.9).

@@ -200,26 +200,28 @@ fn m80_code(
     {
         sub
     } else {
-        let title = codes.get(fracture.code).title.to_ascii_lowercase();
         let side = ["right", "left"]
             .into_iter()
-            .find(|s| title.split(|c: char| !c.is_alphanumeric()).any(|w| w == *s))
+            .find(|s| title_names(&codes.get(fracture.code).title, s))
             .or_else(|| match sides_stated(note, fracture).as_slice() {
                 [side] => Some(*side),
                 _ => None,
             })
             .unwrap_or("unspecified");
-        children.iter().copied().find(|&c| {
-            codes
-                .get(c)
-                .title
-                .to_ascii_lowercase()
-                .split(|c: char| !c.is_alphanumeric())
-                .any(|w| w == side)
-        })?
+        children
+            .iter()
+            .copied()
+            .find(|&c| title_names(&codes.get(c).title, side))?
     };
     if codes.get(base).billable {
         return Some(base);
     }
     crate::rules::seventh_character_for(codes, base, note_lower).map(|(code, _)| code)
+}
+
+/// Does `title` have `word` as a whole word (case aside)?
+fn title_names(title: &str, word: &str) -> bool {
+    title
+        .split(|c: char| !c.is_alphanumeric())
+        .any(|w| w.eq_ignore_ascii_case(word))
 }
