@@ -208,17 +208,53 @@ fn split_camel_case(s: &str) -> String {
     out
 }
 
-/// The phrase of each entry: its ancestors' titles then its own.
+/// The phrase of each entry: its ancestors' titles then its own, a main term by its first
+/// form (see [`main_term_head`]).
 pub fn entry_phrases(entries: &[IndexEntry]) -> Vec<String> {
     let mut path: Vec<&str> = Vec::new();
     entries
         .iter()
         .map(|e| {
             path.truncate(e.level);
-            path.push(e.title.as_str());
+            if e.level == 0 {
+                path.push(main_term_head(&e.title));
+            } else {
+                path.push(e.title.as_str());
+            }
             path.join(" ")
         })
         .collect()
+}
+
+/// Shortest common beginning of a word and its derived forms in a main term's list.
+const MIN_SHARED_STEM: usize = 4;
+
+/// A main term that lists forms of one word ("Stenosis, stenotic", "Anomaly, anomalous",
+/// "Alcohol, alcoholic, alcohol-induced") names that word once: its forms are alternatives,
+/// not words a note must all say ("aortic stenosis" is "Stenosis, stenotic, aortic (valve)
+/// I35.0"). A main term whose comma adds a modifier ("Abruption, placenta", "Acidity,
+/// gastric") stands whole.
+pub fn main_term_head(title: &str) -> &str {
+    let mut parts = title.split(',').map(str::trim);
+    let Some(first) = parts.next() else {
+        return title;
+    };
+    let shared = |other: &str| {
+        first
+            .chars()
+            .zip(other.chars())
+            .take_while(|(a, b)| a.eq_ignore_ascii_case(b))
+            .count()
+    };
+    let mut rest = parts.filter(|p| !p.is_empty()).peekable();
+    if first.contains(' ') || rest.peek().is_none() {
+        return title;
+    }
+    if rest.all(|p| shared(p) >= MIN_SHARED_STEM) {
+        first
+    } else {
+        title
+    }
 }
 
 /// Resolves an index code as printed (`S72.0-`, `T51.3X1`, `K35.80`) in the tabular list.
@@ -284,12 +320,17 @@ struct SeeResolver<'a> {
 
 impl<'a> SeeResolver<'a> {
     fn new(entries: &'a [IndexEntry]) -> Self {
-        let main_terms = entries
-            .iter()
-            .enumerate()
-            .filter(|(_, e)| e.level == 0)
-            .map(|(i, e)| (e.title.to_lowercase(), i))
-            .collect();
+        let mut main_terms: HashMap<String, usize> = HashMap::new();
+        for (i, e) in entries.iter().enumerate().filter(|(_, e)| e.level == 0) {
+            main_terms.insert(e.title.to_lowercase(), i);
+        }
+        // "see Insufficiency, aortic" names the main term "Insufficiency, insufficient" by
+        // its first form; a main term spelt so exactly wins.
+        for (i, e) in entries.iter().enumerate().filter(|(_, e)| e.level == 0) {
+            main_terms
+                .entry(main_term_head(&e.title).to_lowercase())
+                .or_insert(i);
+        }
         SeeResolver {
             entries,
             main_terms,
@@ -386,6 +427,46 @@ mod tests {
                 "Fracture rib",
                 "Pain"
             ]
+        );
+    }
+
+    #[test]
+    fn a_main_term_of_word_forms_is_named_by_its_first_form() {
+        assert_eq!(main_term_head("Stenosis, stenotic"), "Stenosis");
+        assert_eq!(
+            main_term_head("Alcohol, alcoholic, alcohol-induced"),
+            "Alcohol"
+        );
+        assert_eq!(main_term_head("Abruption, placenta"), "Abruption, placenta");
+        assert_eq!(main_term_head("Acidity, gastric"), "Acidity, gastric");
+        assert_eq!(main_term_head("Pain"), "Pain");
+        let e = |level: usize, title: &str| IndexEntry {
+            level,
+            title: title.into(),
+            ..Default::default()
+        };
+        let entries = vec![e(0, "Stenosis, stenotic"), e(1, "aortic")];
+        assert_eq!(entry_phrases(&entries)[1], "Stenosis aortic");
+    }
+
+    #[test]
+    fn a_see_reference_finds_a_main_term_by_its_first_form() {
+        let entries = vec![
+            IndexEntry {
+                level: 0,
+                title: "Insufficiency, insufficient".into(),
+                ..Default::default()
+            },
+            IndexEntry {
+                level: 1,
+                title: "aortic".into(),
+                codes: vec![(None, "I35.1".into())],
+                ..Default::default()
+            },
+        ];
+        assert_eq!(
+            SeeResolver::new(&entries).resolve("Insufficiency, aortic"),
+            Some(1)
         );
     }
 }
