@@ -171,10 +171,13 @@ pub struct Matcher {
 }
 
 /// Words naming where, not what: those after "Disorder(s) of", "Disease(s) of", "Injury
-/// of" ... in the ICD-10-CM titles ("bone", "muscle", "skin", "urinary", "artery"). A
-/// reading made of such words alone, lacking its term's condition word, says where but no
-/// condition ("bone" is not M89.9 "Disorder of bone, unspecified").
-fn site_words(codes: &CodeSet, index: &TermIndex) -> Vec<bool> {
+/// of" ... in the ICD-10-CM titles ("bone", "muscle", "skin", "urinary", "artery"), and the
+/// body parts of the ICD-10-PCS Medical and Surgical tables (4th axis: "Testis, Left",
+/// "Cecum", "Aortic Valve"), with the organ adjectives the analyzer maps to them
+/// ("testicular", "renal"). A reading made of such words alone, lacking its term's
+/// condition word, says where but no condition ("bone" is not M89.9 "Disorder of bone,
+/// unspecified"; "testicular neoplasia" is no "Disease, testis" N50.9).
+pub(crate) fn site_words(codes: &CodeSet, index: &TermIndex) -> Vec<bool> {
     const HEADS: &[&str] = &[
         "disorder of ",
         "disorders of ",
@@ -230,14 +233,42 @@ fn site_words(codes: &CodeSet, index: &TermIndex) -> Vec<bool> {
             }
         }
     }
+    // Body-part words the analyzer makes condition words: "Cystic Duct" (→ "cyst"),
+    // "Hemorrhoidal Plexus" (→ "hemorrhoid").
+    const CONDITIONS: &[&str] = &["cyst", "hemorrhoid"];
+    let conditions: Vec<String> = CONDITIONS.iter().filter_map(|w| analyzer.word(w)).collect();
+    let mut body_parts: HashSet<&str> = HashSet::new();
+    for (_, code) in codes.iter().filter(|(_, c)| c.system == System::Icd10pcs) {
+        if !code.code.starts_with('0') {
+            continue;
+        }
+        if let Some(part) = code.axes.as_ref().and_then(|a| a[3].meaning.as_deref()) {
+            body_parts.insert(part);
+        }
+    }
+    for part in body_parts {
+        for word in analyzer.words(part) {
+            if is_filler(&word)
+                || matches!(word.as_str(), "right" | "left" | "bilater")
+                || conditions.contains(&word)
+            {
+                continue;
+            }
+            if let Some(&id) = index.side.word_ids.get(&word) {
+                site[id as usize] = true;
+            }
+        }
+    }
     site
 }
 
 /// Words common in the code set (so a partial reading could lack them) that change what a
 /// title says: I22 "Subsequent ST elevation (STEMI) ... myocardial infarction" is a new
 /// infarction within four weeks of an earlier one (I.C.9.e.4), which the note must say; an
-/// "inferior wall STEMI" is I21.19.
-const NEVER_UNSAID: &[&str] = &["subsequent"];
+/// "inferior wall STEMI" is I21.19. A congenital malformation is congenital because the
+/// record says so (I.C.17): "severe aortic stenosis" is I35.0, not Q23.0 "Congenital
+/// stenosis of aortic valve".
+pub(crate) const NEVER_UNSAID: &[&str] = &["subsequent", "congenital"];
 
 /// Nouns a title's "without"/"not" clause takes an "of" object after (the clause goes on
 /// past "of"): all of them in the FY2026 ICD-10-CM titles.
@@ -1014,12 +1045,23 @@ impl Matcher {
                 .words
                 .iter()
                 .any(|&w| self.generic_head[w as usize]);
-            let head_said = range.clone().any(|i| {
-                token_words[i]
-                    .ids
-                    .iter()
-                    .any(|&w| self.generic_head[w as usize])
-            });
+            // Beside the site ("renal disease", "disease of the kidney"), not anywhere in
+            // the sentence: "Renal parameters improved in Crohn's disease" says no kidney
+            // disease.
+            const HEAD_REACH: usize = 3;
+            let head_said = present
+                .iter()
+                .flat_map(|w| occurrences[w].iter().copied())
+                .any(|at| {
+                    let from = at.saturating_sub(HEAD_REACH).max(range.start);
+                    let to = (at + HEAD_REACH + 1).min(range.end);
+                    (from..to).any(|i| {
+                        token_words[i]
+                            .ids
+                            .iter()
+                            .any(|&w| self.generic_head[w as usize])
+                    })
+                });
             if !missing.is_empty() || (has_head && !head_said) {
                 return None;
             }

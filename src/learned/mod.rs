@@ -117,12 +117,17 @@ impl LearnedPhrases {
     }
 }
 
+/// A term's distinctive words, and its words that name the condition rather than its site
+/// (any rarity; empty for a procedure title).
+type Telling = (Vec<u32>, Vec<u32>);
+
 /// The distinctive words of each learned code's terms, and the index words of note words
 /// through `equivalents.tsv`.
 struct Statements {
     /// Per code: the distinctive words of each of its terms, of its ancestors' terms (up
-    /// to the category) and, for procedures, of its title.
-    words: HashMap<CodeId, Vec<Vec<u32>>>,
+    /// to the category) and, for procedures, of its title; for a diagnosis, with the term's
+    /// condition words.
+    words: HashMap<CodeId, Vec<Telling>>,
     /// Per procedure of a section that names a body part (medical and surgical, imaging,
     /// nuclear medicine): the words of that body part and of the operation, both of which
     /// the sentence must say ("X-ray shows a fracture of the radius" says no chest, so it
@@ -136,6 +141,10 @@ struct Statements {
     /// learned phrase never supplies a side: the sentence must say it ("breast" learned as
     /// C50.912 "... left female breast" is no statement of a right breast cancer).
     sides: HashMap<CodeId, Vec<u32>>,
+    /// Per learned diagnosis whose title has a word no partial reading lacks
+    /// ([`crate::candidates::NEVER_UNSAID`]: "congenital", "subsequent"): those words, which
+    /// the sentence must say ("aortic stenosis" learned as Q23.0 is no congenital stenosis).
+    never_unsaid: HashMap<CodeId, Vec<u32>>,
 }
 
 impl Statements {
@@ -168,7 +177,8 @@ impl Statements {
         }
         let distinctive =
             |w: u32| side.idf_of(w) >= MIN_STATING_IDF && !is_filler(&side.vocabulary[w as usize]);
-        let mut words: HashMap<CodeId, Vec<Vec<u32>>> = HashMap::new();
+        let site = crate::candidates::site_words(codes, index);
+        let mut words: HashMap<CodeId, Vec<Telling>> = HashMap::new();
         for term in &side.terms {
             let Some(learned) = speakers.get(&term.code) else {
                 continue;
@@ -182,8 +192,30 @@ impl Statements {
             if telling.is_empty() {
                 continue;
             }
+            // What the term says is wrong, whatever its rarity: "dilatation" of "Cardiac
+            // dilatation", "disease" of "Disease, heart". A sentence that names only the
+            // site ("echocardiogram": the heart) states neither.
+            let condition: Vec<u32> = term
+                .words
+                .iter()
+                .copied()
+                .filter(|&w| !site[w as usize])
+                .filter(|&w| {
+                    let v = side.vocabulary[w as usize].as_str();
+                    !is_filler(v) || matches!(v, "diseas" | "disord" | "condit")
+                })
+                .filter(|&w| {
+                    !matches!(
+                        side.vocabulary[w as usize].as_str(),
+                        "right" | "left" | "bilater" | "unspecifi"
+                    )
+                })
+                .collect();
             for &code in learned {
-                words.entry(code).or_default().push(telling.clone());
+                words
+                    .entry(code)
+                    .or_default()
+                    .push((telling.clone(), condition.clone()));
             }
         }
         let mut body_parts: HashMap<CodeId, (HashSet<u32>, HashSet<u32>)> = HashMap::new();
@@ -198,7 +230,7 @@ impl Statements {
                 .filter(|&w| distinctive(w))
                 .collect();
             if !title_words.is_empty() {
-                words.entry(id).or_default().push(title_words);
+                words.entry(id).or_default().push((title_words, Vec::new()));
             }
             if !matches!(code.code.chars().next(), Some('0' | 'B' | 'C')) {
                 continue;
@@ -264,7 +296,23 @@ impl Statements {
                 (!named.is_empty()).then_some((id, named))
             })
             .collect();
+        let never_unsaid_words: Vec<u32> = crate::candidates::NEVER_UNSAID
+            .iter()
+            .flat_map(|w| index_words(w))
+            .collect();
+        let never_unsaid = ids
+            .values()
+            .filter(|&&id| codes.get(id).system == System::Icd10cm)
+            .filter_map(|&id| {
+                let named: Vec<u32> = index_words(&codes.get(id).title)
+                    .into_iter()
+                    .filter(|w| never_unsaid_words.contains(w))
+                    .collect();
+                (!named.is_empty()).then_some((id, named))
+            })
+            .collect();
         Statements {
+            never_unsaid,
             words,
             body_parts,
             equivalents,
@@ -301,9 +349,11 @@ impl Statements {
     }
 
     /// Does a sentence saying `said` state the code? At least half of the telling words of
-    /// one of its terms (one, for a procedure) ("community-acquired pneumonia" shares only "acquired" with
-    /// "acquired immune deficiency syndrome": no HIV disease), and for a procedure with a
-    /// body part, a word of the operation and one of the body part.
+    /// one of its terms (one, for a procedure) ("community-acquired pneumonia" shares only
+    /// "acquired" with "acquired immune deficiency syndrome": no HIV disease); for a
+    /// diagnosis, a word of that term's condition, not its site alone ("echocardiogram"
+    /// says the heart, no "Cardiac dilatation"); for a procedure with a body part, a word
+    /// of the operation and one of the body part.
     fn states(&self, said: &HashSet<u32>, code: CodeId) -> bool {
         let Some(code_words) = self.words.get(&code) else {
             return false;
@@ -318,9 +368,16 @@ impl Statements {
                 len.div_ceil(2)
             }
         };
-        let states_a_term = code_words.iter().any(|term| {
+        let states_a_term = code_words.iter().any(|(term, condition)| {
             let shared = term.iter().filter(|w| said.contains(w)).count();
-            shared > 0 && shared >= needed(term.len())
+            // A term of site words only ("Pelvic kidney") is stated in full.
+            let condition_said = self.procedures.contains(&code)
+                || if condition.is_empty() {
+                    shared == term.len()
+                } else {
+                    condition.iter().any(|w| said.contains(w))
+                };
+            shared > 0 && shared >= needed(term.len()) && condition_said
         });
         states_a_term
             && self.body_parts.get(&code).is_none_or(|(part, operation)| {
@@ -330,6 +387,10 @@ impl Statements {
                 .sides
                 .get(&code)
                 .is_none_or(|sides| sides.iter().any(|w| said.contains(w)))
+            && self
+                .never_unsaid
+                .get(&code)
+                .is_none_or(|words| words.iter().all(|w| said.contains(w)))
     }
 }
 
