@@ -63,8 +63,9 @@ const POST_WINDOW: usize = 3;
 /// Largest window of any trigger; bounds the search around a mention.
 const MAX_WINDOW: usize = PRE_WINDOW;
 
-/// Words that do not count towards a window: coordinating conjunctions inside lists.
-const UNCOUNTED_WORDS: &[&str] = &["and", "or", "nor"];
+/// Words that do not count towards a window: coordinating conjunctions inside lists, and
+/// "any", which joins a denial to what it denies ("denies any history of").
+const UNCOUNTED_WORDS: &[&str] = &["and", "or", "nor", "any"];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Direction {
@@ -306,6 +307,17 @@ const PHRASES: &[(Role, &[&str])] = &[
             "haven't",
             "hadn't",
             "won't",
+            // A denial around a reporting verb, which alone ends a scope ("reports"): "He did
+            // not report any history of renal disease".
+            "did not report",
+            "does not report",
+            "do not report",
+            "did not refer",
+            "does not refer",
+            "did not present",
+            "does not present",
+            "did not complain of",
+            "does not complain of",
             "unremarkable for",
             "fails to reveal",
             "failed to reveal",

@@ -65,6 +65,22 @@ fn negation_pre_and_post() {
     assert_eq!(assertion_of("She doesn’t have asthma.", "asthma"), Negated);
     assert_eq!(assertion_of("No history of diabetes.", "diabetes"), Negated);
     assert_eq!(assertion_of("NO FEVER", "fever"), Negated);
+    // "reports" alone ends a scope; "did not report" denies.
+    assert_eq!(
+        assertion_of(
+            "He did not report any history or clinical manifestations of renal disease.",
+            "renal disease"
+        ),
+        Negated
+    );
+    assert_eq!(
+        assertion_of("Denies fever, reports renal colic.", "renal colic"),
+        Present
+    );
+    assert_eq!(
+        assertion_of("He denies any history of asthma.", "asthma"),
+        Negated
+    );
 }
 
 #[test]
