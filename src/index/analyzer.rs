@@ -56,7 +56,9 @@ fn stemming_analyzer() -> TextAnalyzer {
 /// Words whose stem would name another condition: Snowball makes "parkinsonism" (G20.C
 /// "Parkinsonism, unspecified", G21 secondary parkinsonism) "parkinson", the stem of
 /// "Parkinson's disease" (Index "Disease, Parkinson's G20.A1").
-const KEPT_WHOLE: &[&str] = &["parkinsonism"];
+/// "Declined" (refused: "declined colonoscopy") would be "declin", the stem of "Decline
+/// (general) - see Deterioration" (R53.81).
+const KEPT_WHOLE: &[&str] = &["parkinsonism", "declined"];
 
 #[derive(Clone)]
 struct ClinicalStemmer;

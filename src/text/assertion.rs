@@ -309,6 +309,12 @@ const PHRASES: &[(Role, &[&str])] = &[
             "won't",
             // A denial around a reporting verb, which alone ends a scope ("reports"): "He did
             // not report any history of renal disease".
+            // A procedure or treatment the patient refuses is not done (I.C.21.c.12 codes
+            // the refusal, Z53.2-, not the procedure).
+            "declined",
+            "declines",
+            "refused",
+            "refuses",
             "did not report",
             "does not report",
             "do not report",
@@ -846,6 +852,7 @@ impl ContextIndex {
                 }
                 match LEXICON.longest_match(&sentence_tokens[offset..]) {
                     Some((len, role)) => {
+                        let role = active_voice(role, &sentence_tokens[offset..], len);
                         if role != Role::Pseudo {
                             matches.push(ContextMatch {
                                 start: index,
@@ -1029,6 +1036,59 @@ impl ScopeTracker {
         }
         self.stack |= bit(kind);
         self.edge = edge;
+    }
+}
+
+/// Verbs of exclusion whose subject is the test, not the condition, when an object follows:
+/// "A transesophageal echocardiography ruled out endocarditis" denies the endocarditis, not
+/// the echocardiography ("Endocarditis was ruled out", "PE ruled out." look back).
+const EXCLUDING_VERBS: &[&str] = &["out", "excluded"];
+
+/// Words that may follow a backward "ruled out" without making it active ("ruled out by CT").
+const AFTER_PASSIVE: &[&str] = &[
+    "by",
+    "with",
+    "on",
+    "in",
+    "after",
+    "at",
+    "via",
+    "and",
+    "or",
+    "for",
+    "as",
+    "clinically",
+];
+
+/// `role` of a phrase of `len` tokens at the start of `tokens`: an exclusion verb followed by
+/// its object looks forward only ("CT excluded pulmonary embolism").
+fn active_voice(role: Role, tokens: &[Token], len: usize) -> Role {
+    let Role::Trigger {
+        kind,
+        direction,
+        window,
+    } = role
+    else {
+        return role;
+    };
+    let verb = tokens.get(len.wrapping_sub(1)).map(|t| t.norm.as_str());
+    let object = tokens.get(len).map(|t| t.norm.as_str());
+    let active = verb.is_some_and(|v| EXCLUDING_VERBS.contains(&v))
+        && object.is_some_and(|o| {
+            o.chars().next().is_some_and(char::is_alphanumeric) && !AFTER_PASSIVE.contains(&o)
+        });
+    match (active, direction) {
+        (true, Direction::Both) => Role::Trigger {
+            kind,
+            direction: Direction::Forward,
+            window,
+        },
+        (true, _) => Role::Trigger {
+            kind,
+            direction: Direction::Forward,
+            window,
+        },
+        _ => role,
     }
 }
 

@@ -81,6 +81,30 @@ fn negation_pre_and_post() {
         assertion_of("He denies any history of asthma.", "asthma"),
         Negated
     );
+    // The test that rules a condition out was done.
+    let text = "A transesophageal echocardiography ruled out endocarditis.";
+    assert_eq!(assertion_of(text, "echocardiography"), Present);
+    assert_eq!(assertion_of(text, "endocarditis"), Negated);
+    assert_eq!(
+        assertion_of("CT excluded pulmonary embolism.", "pulmonary embolism"),
+        Negated
+    );
+    assert_eq!(
+        assertion_of("CT excluded pulmonary embolism.", "ct"),
+        Present
+    );
+    assert_eq!(
+        assertion_of(
+            "Endocarditis was ruled out by echocardiography.",
+            "endocarditis"
+        ),
+        Negated
+    );
+    assert_eq!(assertion_of("PE ruled out.", "pe"), Negated);
+    assert_eq!(
+        assertion_of("Patient declined colonoscopy.", "colonoscopy"),
+        Negated
+    );
 }
 
 #[test]
