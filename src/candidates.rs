@@ -165,6 +165,9 @@ pub struct Matcher {
     in_clause: Vec<bool>,
     /// Per vocabulary word: is it what a title's disorder is "of" (see [`site_words`])?
     site: Vec<bool>,
+    /// Codes whose tabular Excludes1 sends the localized form elsewhere ("localized pain,
+    /// unspecified type - code to pain by site": R52), not read beside a site word.
+    localized_elsewhere: HashSet<CodeId>,
     /// Per vocabulary word: a generic head ("disease", "disorder", "condition"), a filler
     /// in matching.
     generic_head: Vec<bool>,
@@ -231,6 +234,27 @@ pub(crate) fn site_words(codes: &CodeSet, index: &TermIndex) -> Vec<bool> {
             {
                 site[id as usize] = true;
             }
+        }
+    }
+    // Functions an examination reports on, normal or not: "sinus rhythm" is no "Rhythm,
+    // disorder" (I49.9), "reflexes preserved" no "Reflex, abnormal" (R29.2), "gait" no
+    // "Abnormality, gait" (R26.89). Like a site, such a word alone states no disorder.
+    const FUNCTIONS: &[&str] = &[
+        "rhythm",
+        "reflex",
+        "reflexes",
+        "vision",
+        "gait",
+        "function",
+        "sleep",
+        "speech",
+        "appetite",
+        "tone",
+        "sensation",
+    ];
+    for word in FUNCTIONS.iter().filter_map(|w| analyzer.word(w)) {
+        if let Some(&id) = index.side.word_ids.get(&word) {
+            site[id as usize] = true;
         }
     }
     // Body-part words the analyzer makes condition words: "Cystic Duct" (→ "cyst"),
@@ -518,6 +542,19 @@ impl Matcher {
         let mut denied_clause: HashMap<u32, Box<[u32]>> = HashMap::new();
         let mut nonessential: HashMap<CodeId, Vec<u32>> = HashMap::new();
         let site = site_words(codes, index);
+        let localized_elsewhere: HashSet<CodeId> = codes
+            .iter()
+            .filter(|(_, c)| c.system == System::Icd10cm)
+            .filter(|(_, c)| {
+                c.notes().is_some_and(|n| {
+                    n.excludes1.iter().any(|e| {
+                        let text = e.text.to_ascii_lowercase();
+                        text.starts_with("localized") && text.contains("by site")
+                    })
+                })
+            })
+            .map(|(id, _)| id)
+            .collect();
         let relational: Vec<String> = RELATIONAL_NOUNS
             .iter()
             .filter_map(|n| index.analyzer().word(n))
@@ -772,6 +809,7 @@ impl Matcher {
             not_word,
             in_clause,
             site,
+            localized_elsewhere,
             generic_head: side
                 .vocabulary
                 .iter()
@@ -1173,6 +1211,46 @@ impl Matcher {
             // with the sense's other words.
             let from_sense = token_words[at].ids[token_words[at].own..].contains(&w);
             if !from_sense && !tokens.iter().any(|&t| t != at && t.abs_diff(at) <= 2) {
+                return None;
+            }
+        }
+        // "Chest pain radiating to the left arm" is one pain and its course: no reading
+        // joins a word before the radiation to the place it reaches ("pain ... left arm"
+        // is no M79.602 "Pain in left arm").
+        const RADIATING: &[&str] = &[
+            "radiating",
+            "radiates",
+            "radiated",
+            "radiate",
+            "radiation",
+            "irradiating",
+            "irradiates",
+            "irradiated",
+            "irradiation",
+        ];
+        if (first..=last).any(|i| {
+            note.tokens
+                .get(i)
+                .is_some_and(|tok| RADIATING.contains(&tok.norm.as_str()))
+                && !token_words[i]
+                    .ids
+                    .iter()
+                    .any(|w| side.terms[t as usize].words.contains(w))
+        }) {
+            return None;
+        }
+        // "Chest pain", "pain on palpation of the rib": localized, not "Pain, unspecified".
+        const SITE_REACH: usize = 3;
+        if self
+            .localized_elsewhere
+            .contains(&side.terms[t as usize].code)
+        {
+            let from = first.saturating_sub(SITE_REACH).max(range.start);
+            let to = (last + SITE_REACH + 1).min(range.end);
+            if (from..to)
+                .filter(|i| !(first..=last).contains(i))
+                .any(|i| token_words[i].ids.iter().any(|&w| self.site[w as usize]))
+            {
                 return None;
             }
         }

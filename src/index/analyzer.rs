@@ -58,7 +58,9 @@ fn stemming_analyzer() -> TextAnalyzer {
 /// "Parkinson's disease" (Index "Disease, Parkinson's G20.A1").
 /// "Declined" (refused: "declined colonoscopy") would be "declin", the stem of "Decline
 /// (general) - see Deterioration" (R53.81).
-const KEPT_WHOLE: &[&str] = &["parkinsonism", "declined"];
+/// "Pneumoniae" names a species ("Mycoplasma pneumoniae", "Streptococcus pneumoniae"),
+/// not pneumonia.
+const KEPT_WHOLE: &[&str] = &["parkinsonism", "declined", "pneumoniae"];
 
 #[derive(Clone)]
 struct ClinicalStemmer;
