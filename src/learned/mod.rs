@@ -282,35 +282,28 @@ impl Statements {
             .iter()
             .flat_map(|w| index_words(w))
             .collect();
+        // Per learned diagnosis, the words of `wanted` its title names.
+        let named_in_titles = |wanted: &[u32]| -> HashMap<CodeId, Vec<u32>> {
+            ids.values()
+                .filter(|&&id| codes.get(id).system == System::Icd10cm)
+                .filter_map(|&id| {
+                    let named: Vec<u32> = index_words(&codes.get(id).title)
+                        .into_iter()
+                        .filter(|w| wanted.contains(w))
+                        .collect();
+                    (!named.is_empty()).then_some((id, named))
+                })
+                .collect()
+        };
         // Diagnoses only: a procedure's side is often stated in another sentence of the
         // operative note (measured: requiring it in the phrase's sentence cost CodiEsp dev
         // procedures MAP 0.010).
-        let sides = ids
-            .values()
-            .filter(|&&id| codes.get(id).system == System::Icd10cm)
-            .filter_map(|&id| {
-                let named: Vec<u32> = index_words(&codes.get(id).title)
-                    .into_iter()
-                    .filter(|w| side_words.contains(w))
-                    .collect();
-                (!named.is_empty()).then_some((id, named))
-            })
-            .collect();
+        let sides = named_in_titles(&side_words);
         let never_unsaid_words: Vec<u32> = crate::candidates::NEVER_UNSAID
             .iter()
             .flat_map(|w| index_words(w))
             .collect();
-        let never_unsaid = ids
-            .values()
-            .filter(|&&id| codes.get(id).system == System::Icd10cm)
-            .filter_map(|&id| {
-                let named: Vec<u32> = index_words(&codes.get(id).title)
-                    .into_iter()
-                    .filter(|w| never_unsaid_words.contains(w))
-                    .collect();
-                (!named.is_empty()).then_some((id, named))
-            })
-            .collect();
+        let never_unsaid = named_in_titles(&never_unsaid_words);
         Statements {
             never_unsaid,
             words,

@@ -81,6 +81,10 @@ fn negation_pre_and_post() {
         assertion_of("He denies any history of asthma.", "asthma"),
         Negated
     );
+}
+
+#[test]
+fn an_exclusion_verb_with_its_object_denies_the_object() {
     // The test that rules a condition out was done.
     let text = "A transesophageal echocardiography ruled out endocarditis.";
     assert_eq!(assertion_of(text, "echocardiography"), Present);
