@@ -60,8 +60,12 @@ const PRECEDENCE: [Assertion; 6] = [
 const PRE_WINDOW: usize = 8;
 /// Default scope of a post-trigger, in words: post-triggers follow their mention closely.
 const POST_WINDOW: usize = 3;
+/// Scope of a relative before a mention, in words: a relative who is the subject speaks for
+/// the whole clause ("His paternal uncle was also diagnosed with stage 5 chronic kidney
+/// disease secondary to analgesic nephropathy").
+const FAMILY_WINDOW: usize = 16;
 /// Largest window of any trigger; bounds the search around a mention.
-const MAX_WINDOW: usize = PRE_WINDOW;
+const MAX_WINDOW: usize = FAMILY_WINDOW;
 
 /// Words that do not count towards a window: coordinating conjunctions inside lists, and
 /// "any", which joins a denial to what it denies ("denies any history of").
@@ -93,6 +97,9 @@ enum Role {
     Pseudo,
     /// Ends the scope of every trigger.
     Terminator,
+    /// Names a cause: ends every scope but a relative's, whose condition's cause is the
+    /// relative's too ("uncle with CKD secondary to analgesic nephropathy").
+    CauseTerminator,
     Trigger {
         kind: Assertion,
         direction: Direction,
@@ -192,26 +199,8 @@ const PHRASES: &[(Role, &[&str])] = &[
         ],
     ),
     (
-        Role::Terminator,
+        Role::CauseTerminator,
         &[
-            "but",
-            "however",
-            "although",
-            "though",
-            "except",
-            "except for",
-            "apart from",
-            "aside from",
-            "which",
-            "yet",
-            "still",
-            // A residual deficit of a past condition is present now ("history of stroke
-            // with residual aphasia"; I.C.9.d).
-            "with residual",
-            "with residuals",
-            "nevertheless",
-            "nonetheless",
-            "whereas",
             "secondary to",
             "as a cause of",
             "as the cause of",
@@ -231,6 +220,33 @@ const PHRASES: &[(Role, &[&str])] = &[
             "origin for",
             "reason for",
             "reasons for",
+        ],
+    ),
+    (
+        Role::Terminator,
+        &[
+            // The patient after a relative: "Mother with breast cancer; the patient has
+            // fibrocystic breasts".
+            "patient",
+            "pt",
+            "but",
+            "however",
+            "although",
+            "though",
+            "except",
+            "except for",
+            "apart from",
+            "aside from",
+            "which",
+            "yet",
+            "still",
+            // A residual deficit of a past condition is present now ("history of stroke
+            // with residual aphasia"; I.C.9.d).
+            "with residual",
+            "with residuals",
+            "nevertheless",
+            "nonetheless",
+            "whereas",
             "presents",
             "presented",
             "presenting",
@@ -718,7 +734,10 @@ fn lexicon_phrases() -> Vec<(String, Role)> {
         .flat_map(|&(role, list)| list.iter().map(move |&p| (p.to_owned(), role)))
         .collect();
     for &relative in RELATIVES {
-        phrases.push((relative.to_owned(), pre(Family)));
+        phrases.push((
+            relative.to_owned(),
+            trigger(Family, Direction::Forward, FAMILY_WINDOW),
+        ));
         for &determiner in RELATIVE_DETERMINERS {
             let relative = join_words(determiner, relative);
             phrases.push((format!("in {relative}"), post(Family)));
@@ -914,6 +933,8 @@ impl ContextIndex {
     fn pre_triggers(&self, sentence: &Sentence, lead_in: Option<Assertion>, first: usize) -> u8 {
         let before = self.matches.partition_point(|m| m.start < first);
         let mut scope = ScopeTracker::default();
+        // Past a cause ("secondary to"), only a relative's scope goes on.
+        let mut past_cause = false;
         for m in self.matches[..before].iter().rev() {
             if m.start < sentence.tokens.start {
                 break;
@@ -934,6 +955,8 @@ impl ContextIndex {
             }
             match m.role {
                 Role::Terminator => return scope.found,
+                Role::CauseTerminator => past_cause = true,
+                Role::Trigger { kind, .. } if past_cause && kind != Family => {}
                 Role::Trigger {
                     kind,
                     direction,
@@ -949,7 +972,7 @@ impl ContextIndex {
         // Nothing stopped the walk back to the sentence start: the lead-in's trigger applies
         // as if it stood right before the item.
         let start = sentence.tokens.start;
-        if let Some(kind) = lead_in {
+        if let Some(kind) = lead_in.filter(|&k| !past_cause || k == Family) {
             let distance = self.words_between(start, first);
             let separated = scope.is_open() && self.words_between(start, scope.edge) > 0;
             scope.add(kind, start, separated, distance <= PRE_WINDOW);
@@ -971,7 +994,7 @@ impl ContextIndex {
                 break;
             }
             match m.role {
-                Role::Terminator => break,
+                Role::Terminator | Role::CauseTerminator => break,
                 Role::Trigger {
                     kind,
                     direction,

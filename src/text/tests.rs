@@ -290,6 +290,19 @@ fn family() {
         Family
     );
     assert_eq!(assertion_of("Maternal aunt had lupus.", "lupus"), Family);
+    // A relative who is the subject speaks for the clause, causes included.
+    let text = "His paternal uncle was also diagnosed with stage 5 chronic kidney disease \
+                secondary to nephropathy due to analgesic abuse.";
+    assert_eq!(assertion_of(text, "chronic kidney disease"), Family);
+    assert_eq!(assertion_of(text, "nephropathy"), Family);
+    // ... until the patient is the subject again.
+    let text = "Mother with breast cancer; the patient has fibrocystic breast disease.";
+    assert_eq!(assertion_of(text, "fibrocystic breast disease"), Present);
+    // A cause still ends a denial.
+    assert_eq!(
+        assertion_of("No fever secondary to the infection.", "infection"),
+        Present
+    );
     // The relative is a companion, not the subject.
     assert_eq!(
         assertion_of("Lives with her mother, has asthma.", "asthma"),
