@@ -243,7 +243,6 @@ pub(crate) fn site_words(codes: &CodeSet, index: &TermIndex) -> Vec<bool> {
         "rhythm",
         "reflex",
         "reflexes",
-        "vision",
         "gait",
         "function",
         "sleep",
