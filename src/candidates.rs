@@ -285,6 +285,30 @@ pub(crate) fn site_words(codes: &CodeSet, index: &TermIndex) -> Vec<bool> {
     site
 }
 
+/// Is token `i` the number or unit of a duration ("for three days", "x 3 weeks", "since 2
+/// months")? A duration says how long, never a condition: "Fever for three days" is no
+/// "Fever, three-day" (A93.1, sandfly fever).
+fn in_duration(note: &Note, i: usize) -> bool {
+    const LEADS: &[&str] = &["for", "x", "since", "past", "last", "over", "within"];
+    const UNITS: &[&str] = &[
+        "hour", "hours", "day", "days", "week", "weeks", "month", "months", "year", "years",
+    ];
+    const NUMBERS: &[&str] = &[
+        "a", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+        "several", "few",
+    ];
+    let norm = |k: usize| note.tokens.get(k).map(|t| t.norm.as_str());
+    let is_number =
+        |w: &str| NUMBERS.contains(&w) || (!w.is_empty() && w.chars().all(|c| c.is_ascii_digit()));
+    // (lead, number, unit) at (i - 1, i, i + 1) or (i - 2, i - 1, i).
+    let at = |lead: usize| {
+        norm(lead).is_some_and(|w| LEADS.contains(&w))
+            && norm(lead + 1).is_some_and(is_number)
+            && norm(lead + 2).is_some_and(|w| UNITS.contains(&w))
+    };
+    (i >= 1 && at(i - 1)) || (i >= 2 && at(i - 2))
+}
+
 /// Words common in the code set (so a partial reading could lack them) that change what a
 /// title says: I22 "Subsequent ST elevation (STEMI) ... myocardial infarction" is a new
 /// infarction within four weeks of an earlier one (I.C.9.e.4), which the note must say; an
@@ -893,6 +917,16 @@ impl Matcher {
                     }
                 }
                 TokenWords { ids, own, senses }
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .enumerate()
+            .map(|(i, words)| {
+                if in_duration(note, i) {
+                    TokenWords::default()
+                } else {
+                    words
+                }
             })
             .collect()
     }
