@@ -180,7 +180,7 @@ pub struct Matcher {
 /// ("testicular", "renal"). A reading made of such words alone, lacking its term's
 /// condition word, says where but no condition ("bone" is not M89.9 "Disorder of bone,
 /// unspecified"; "testicular neoplasia" is no "Disease, testis" N50.9).
-pub(crate) fn site_words(codes: &CodeSet, index: &TermIndex) -> Vec<bool> {
+fn site_words(codes: &CodeSet, index: &TermIndex) -> Vec<bool> {
     const HEADS: &[&str] = &[
         "disorder of ",
         "disorders of ",
@@ -242,7 +242,6 @@ pub(crate) fn site_words(codes: &CodeSet, index: &TermIndex) -> Vec<bool> {
     const FUNCTIONS: &[&str] = &[
         "rhythm",
         "reflex",
-        "reflexes",
         "gait",
         "function",
         "sleep",
@@ -861,9 +860,10 @@ impl Matcher {
             .collect();
         note.tokens
             .iter()
-            .map(|token| {
+            .enumerate()
+            .map(|(i, token)| {
                 let mut ids = Vec::new();
-                if !token.norm.chars().any(char::is_alphanumeric) {
+                if !token.norm.chars().any(char::is_alphanumeric) || in_duration(note, i) {
                     return TokenWords::default();
                 }
                 let surface = note.slice(token.start, token.end);
@@ -918,17 +918,12 @@ impl Matcher {
                 }
                 TokenWords { ids, own, senses }
             })
-            .collect::<Vec<_>>()
-            .into_iter()
-            .enumerate()
-            .map(|(i, words)| {
-                if in_duration(note, i) {
-                    TokenWords::default()
-                } else {
-                    words
-                }
-            })
             .collect()
+    }
+
+    /// Per vocabulary word: does it name where, not what (see [`site_words`])?
+    pub fn site_words(&self) -> &[bool] {
+        &self.site
     }
 
     /// All terms whose content words occur together in a sentence.

@@ -86,7 +86,14 @@ impl LearnedFolds {
         LearnedFolds {
             folds: (0..FOLDS)
                 .into_par_iter()
-                .map(|f| LearnedPhrases::new(fit(Some(f)), &engine.codes, &engine.index))
+                .map(|f| {
+                    LearnedPhrases::new(
+                        fit(Some(f)),
+                        &engine.codes,
+                        &engine.index,
+                        engine.matcher.site_words(),
+                    )
+                })
                 .collect(),
             associations: fit(None),
         }

@@ -83,7 +83,7 @@ pub struct Engine {
     pub abbreviations: Abbreviations,
     pub index: TermIndex,
     pub config: Config,
-    matcher: Matcher,
+    pub(crate) matcher: Matcher,
     /// The transparent ranker: fitted logistic weights, else hand-set ones.
     lexical_ranker: Box<dyn Ranker>,
     /// The ONNX ranker, when `models/ranker.onnx` is present.
@@ -245,7 +245,8 @@ impl Engine {
             store.expect_encoder(encoder.identity())?;
         }
         let matcher = Matcher::new(&index, &codes);
-        let learned = LearnedPhrases::new(models.associations, &codes, &index);
+        let learned =
+            LearnedPhrases::new(models.associations, &codes, &index, matcher.site_words());
         let guidelines = Guidelines::new(&codes);
         let drug_therapy = StatedPhrases::drug_therapy(&codes);
         let status = StatedPhrases::status(&codes);

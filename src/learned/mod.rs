@@ -45,10 +45,16 @@ pub struct LearnedPhrases {
 }
 
 impl LearnedPhrases {
-    /// The associations, each used only where its sentence states its code.
-    pub fn new(associations: Associations, codes: &CodeSet, index: &TermIndex) -> LearnedPhrases {
+    /// The associations, each used only where its sentence states its code. `site`: the
+    /// matcher's site words ([`crate::candidates::Matcher::site_words`]).
+    pub fn new(
+        associations: Associations,
+        codes: &CodeSet,
+        index: &TermIndex,
+        site: &[bool],
+    ) -> LearnedPhrases {
         let ids = associations.resolve(codes);
-        let statements = Statements::new(codes, index, &ids);
+        let statements = Statements::new(codes, index, &ids, site);
         LearnedPhrases {
             associations,
             ids,
@@ -152,6 +158,7 @@ impl Statements {
         codes: &CodeSet,
         index: &TermIndex,
         ids: &HashMap<(System, String), CodeId>,
+        site: &[bool],
     ) -> Statements {
         let side = &index.side;
         let analyzer = index.analyzer();
@@ -177,7 +184,6 @@ impl Statements {
         }
         let distinctive =
             |w: u32| side.idf_of(w) >= MIN_STATING_IDF && !is_filler(&side.vocabulary[w as usize]);
-        let site = crate::candidates::site_words(codes, index);
         let mut words: HashMap<CodeId, Vec<Telling>> = HashMap::new();
         for term in &side.terms {
             let Some(learned) = speakers.get(&term.code) else {
@@ -199,7 +205,7 @@ impl Statements {
                 .words
                 .iter()
                 .copied()
-                .filter(|&w| !site[w as usize])
+                .filter(|&w| !site.get(w as usize).copied().unwrap_or(false))
                 .filter(|&w| {
                     let v = side.vocabulary[w as usize].as_str();
                     !is_filler(v) || matches!(v, "diseas" | "disord" | "condit")
