@@ -201,6 +201,14 @@ const PHRASES: &[(Role, &[&str])] = &[
     (
         Role::CauseTerminator,
         &[
+            // A cause is stated, not denied, by what was not done because of it: "the exam
+            // could not be performed due to intense pain".
+            "due to",
+            "because of",
+            "owing to",
+            "caused by",
+            "as a result of",
+            "resulting from",
             "secondary to",
             "as a cause of",
             "as the cause of",
@@ -298,6 +306,11 @@ const PHRASES: &[(Role, &[&str])] = &[
             "negative for any",
             "no evidence of",
             "no evidence for",
+            // A denied cause: "dyspnea not due to heart failure".
+            "not due to",
+            "not caused by",
+            "not because of",
+            "not secondary to",
             "no evidence",
             "no sign of",
             "no signs of",

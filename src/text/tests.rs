@@ -303,6 +303,17 @@ fn family() {
         assertion_of("No fever secondary to the infection.", "infection"),
         Present
     );
+    // What was not done because of a condition states the condition.
+    let text = "A rectal examination could not be performed due to the intense pain.";
+    assert_eq!(assertion_of(text, "pain"), Present);
+    assert_eq!(
+        assertion_of("He could not sleep because of cough.", "cough"),
+        Present
+    );
+    // A denied cause is denied.
+    let text = "Dyspnea not due to heart failure.";
+    assert_eq!(assertion_of(text, "heart failure"), Negated);
+    assert_eq!(assertion_of(text, "dyspnea"), Present);
     // The relative is a companion, not the subject.
     assert_eq!(
         assertion_of("Lives with her mother, has asthma.", "asthma"),
