@@ -12,6 +12,19 @@ use tantivy::tokenizer::{
 };
 
 const SYNONYMS: &str = include_str!("clinical_synonyms.tsv");
+const BRITISH_SPELLINGS: &str = include_str!("british_spellings.tsv");
+
+/// Pieces of British spellings and their American forms, from the shipped table.
+static AMERICAN_SPELLINGS: LazyLock<Arc<Vec<(String, String)>>> = LazyLock::new(|| {
+    let rows = BRITISH_SPELLINGS
+        .lines()
+        .filter(|line| !line.starts_with('#') && !line.starts_with("british\t"))
+        .filter_map(|line| line.split_once('\t'))
+        .map(|(british, american)| (british.trim().to_string(), american.trim().to_string()))
+        .filter(|(british, _)| !british.is_empty())
+        .collect();
+    Arc::new(rows)
+});
 
 /// Stemmed variant -> stemmed canonical word, from the shipped table.
 static CANONICAL: LazyLock<Arc<HashMap<String, String>>> = LazyLock::new(|| {
@@ -44,6 +57,7 @@ fn stemming_analyzer() -> TextAnalyzer {
         .filter(RemoveLongFilter::limit(40))
         .filter(LowerCaser)
         .filter(AsciiFoldingFilter)
+        .filter(AmericanSpelling(AMERICAN_SPELLINGS.clone()))
         .filter(ClinicalStemmer)
         .build()
 }
@@ -118,6 +132,77 @@ impl<T: TokenStream> TokenStream for ClinicalStemmerStream<T> {
     }
 }
 
+/// Writes a lower-cased word in American spelling ("oesophagitis" -> "esophagitis"), as the
+/// code sets spell it.
+#[derive(Clone)]
+struct AmericanSpelling(Arc<Vec<(String, String)>>);
+
+impl TokenFilter for AmericanSpelling {
+    type Tokenizer<T: Tokenizer> = AmericanSpellingFilter<T>;
+
+    fn transform<T: Tokenizer>(self, tokenizer: T) -> Self::Tokenizer<T> {
+        AmericanSpellingFilter {
+            inner: tokenizer,
+            rows: self.0,
+        }
+    }
+}
+
+#[derive(Clone)]
+struct AmericanSpellingFilter<T> {
+    inner: T,
+    rows: Arc<Vec<(String, String)>>,
+}
+
+impl<T: Tokenizer> Tokenizer for AmericanSpellingFilter<T> {
+    type TokenStream<'a> = AmericanSpellingStream<'a, T::TokenStream<'a>>;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> Self::TokenStream<'a> {
+        AmericanSpellingStream {
+            tail: self.inner.token_stream(text),
+            rows: &self.rows,
+        }
+    }
+}
+
+struct AmericanSpellingStream<'a, T> {
+    tail: T,
+    rows: &'a [(String, String)],
+}
+
+impl<T: TokenStream> TokenStream for AmericanSpellingStream<'_, T> {
+    fn advance(&mut self) -> bool {
+        if !self.tail.advance() {
+            return false;
+        }
+        american_spelling(&mut self.tail.token_mut().text, self.rows);
+        true
+    }
+
+    fn token(&self) -> &Token {
+        self.tail.token()
+    }
+
+    fn token_mut(&mut self) -> &mut Token {
+        self.tail.token_mut()
+    }
+}
+
+/// Rewrites the British pieces of a lower-cased word.
+fn american_spelling(word: &mut String, rows: &[(String, String)]) {
+    // Every row holds one of these letter pairs: most words are passed at a glance.
+    if ["ae", "oe", "ou", "re", "ph", "uc"]
+        .iter()
+        .any(|pair| word.contains(pair))
+    {
+        for (british, american) in rows {
+            if word.contains(british.as_str()) {
+                *word = word.replace(british.as_str(), american);
+            }
+        }
+    }
+}
+
 /// Replaces a stemmed word by its canonical synonym ("renal" -> "kidney").
 #[derive(Clone)]
 struct CanonicalWords(Arc<HashMap<String, String>>);
@@ -182,6 +267,7 @@ pub fn clinical_analyzer() -> TextAnalyzer {
         .filter(RemoveLongFilter::limit(40))
         .filter(LowerCaser)
         .filter(AsciiFoldingFilter)
+        .filter(AmericanSpelling(AMERICAN_SPELLINGS.clone()))
         .filter(ClinicalStemmer)
         .filter(CanonicalWords(CANONICAL.clone()))
         .build()
@@ -280,5 +366,44 @@ mod tests {
         let a = Analyzer::new();
         assert_eq!(a.words("renal calculi"), a.words("kidney calculus"));
         assert_eq!(a.words("Tuberculous"), a.words("tuberculosis"));
+    }
+
+    #[test]
+    fn british_spellings_read_as_the_code_set_writes_them() {
+        let a = Analyzer::new();
+        for (british, american) in [
+            ("hyponatraemia", "hyponatremia"),
+            ("Oesophagitis", "esophagitis"),
+            ("haematuria", "hematuria"),
+            ("ischaemic", "ischemic"),
+            ("diarrhoea", "diarrhea"),
+            ("dyspnoea", "dyspnea"),
+            ("papilloedema", "papilledema"),
+            ("tumours", "tumors"),
+            ("paediatric", "pediatric"),
+            ("anaesthesia", "anesthesia"),
+            ("placenta praevia", "placenta previa"),
+            ("leucocytosis", "leukocytosis"),
+        ] {
+            assert_eq!(a.words(british), a.words(american), "{british}");
+        }
+        // Digraphs that join morphemes or end a word are no British spelling.
+        for word in [
+            "hypoechoic",
+            "gastroenterology",
+            "aerobic",
+            "aeruginosa",
+            "toe",
+            "vertebrae",
+            "hour",
+            "four",
+            "leucine",
+            "coexistent",
+            "does",
+        ] {
+            let mut written = word.to_string();
+            american_spelling(&mut written, &AMERICAN_SPELLINGS);
+            assert_eq!(written, word);
+        }
     }
 }

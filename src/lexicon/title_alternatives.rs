@@ -39,9 +39,12 @@ pub fn title_alternatives(
             .filter(|(a, b)| {
                 !within(codes, scope).any(|other| {
                     let words = titles.entry(other).or_insert_with(|| {
+                        let title = codes.get(other).title.to_lowercase();
+                        let joined = super::with_prefixes_joined(&title).unwrap_or_default();
                         analyzer
-                            .words(&codes.get(other).title.to_lowercase())
+                            .words(&title)
                             .into_iter()
+                            .chain(analyzer.words(&joined))
                             .collect()
                     });
                     words.contains(a) != words.contains(b)
@@ -77,7 +80,10 @@ fn within(codes: &CodeSet, root: CodeId) -> impl Iterator<Item = CodeId> + '_ {
 
 /// "A and B" / "A or B" of single content words, standing alone in their phrase.
 fn plain_pairs(title: &str, analyzer: &Analyzer) -> Vec<(String, String)> {
+    // As the title is also indexed: prefixes joined ("Hypo-osmolality and hyponatremia" is
+    // the pair "hypoosmolality", "hyponatremia").
     let title = title.to_lowercase();
+    let title = super::with_prefixes_joined(&title).unwrap_or(title);
     let words = analyzer.words_with_offsets(&title);
     // Only spaces between two words: no comma, bracket or hyphen.
     let joined = |i: usize, j: usize| title[words[i].2..words[j].1].trim().is_empty();
@@ -129,6 +135,10 @@ mod tests {
         assert_eq!(
             pairs("Injury of muscle, fascia and tendon at neck level"),
             vec![("fas".into(), "ten".into())]
+        );
+        assert_eq!(
+            pairs("Hypo-osmolality and hyponatremia"),
+            vec![("hyp".into(), "hyp".into())]
         );
     }
 
