@@ -14,6 +14,7 @@ use crate::text::Note;
 const SIDED: u8 = 1;
 const HAS_UNLESS: u8 = 2;
 const DENIED_CLAUSE: u8 = 4;
+const PROCEDURE: u8 = 8;
 
 /// Approach and device words of PCS titles.
 fn is_pcs_axis_word(word: &str) -> bool {
@@ -151,7 +152,7 @@ pub struct Matcher {
     denied_clause: HashMap<u32, Box<[u32]>>,
     /// Per term: [`SIDED`] (an ICD-10-CM term naming a side: "right", "left",
     /// "bilateral"), [`HAS_UNLESS`] (an entry in `unless`) and [`DENIED_CLAUSE`] (an entry
-    /// in `denied_clause`).
+    /// in `denied_clause`) and [`PROCEDURE`] (an ICD-10-PCS term).
     term_flags: Vec<u8>,
     /// Words a partial reading never lacks (see [`NEVER_UNSAID`]).
     never_unsaid: Vec<u32>,
@@ -788,6 +789,9 @@ impl Matcher {
             {
                 term_flags[t] |= SIDED;
             }
+            if codes.get(term.code).system == System::Icd10pcs {
+                term_flags[t] |= PROCEDURE;
+            }
             if term.source == crate::lexicon::Source::Title {
                 let pairs: Box<[(u32, u32)]> = title_pairs
                     .get(&term.code)
@@ -1062,6 +1066,13 @@ impl Matcher {
         {
             return None;
         }
+        // A procedure's body part is an axis of its code: a reading that lacks one of the
+        // title's body parts ("chest CT" for "CT of Chest and Abdomen") says another code.
+        if self.term_flags[t as usize] & PROCEDURE != 0
+            && missing.iter().any(|&w| self.site[w as usize])
+        {
+            return None;
+        }
         if self.term_flags[t as usize] & HAS_UNLESS != 0
             && self
                 .unless
@@ -1223,6 +1234,15 @@ impl Matcher {
         tokens.sort_unstable();
         tokens.dedup();
         let (first, last) = (*tokens.first()?, *tokens.last()?);
+        // A procedure is stated as one phrase ("CT of the abdomen", "left renal CT"): a
+        // modality and a body part scattered over a sentence name a finding's site ("CT
+        // shows a 4 mm nonobstructing left renal stone" is no CT of the left kidney).
+        const PROCEDURE_REACH: usize = 4;
+        if self.term_flags[t as usize] & PROCEDURE != 0
+            && tokens.windows(2).any(|w| w[1] - w[0] > PROCEDURE_REACH + 1)
+        {
+            return None;
+        }
         // A bare number ("type 1", "stage 3") counts only next to the term's other words: a
         // list number "1." two lines up is not "type 1".
         let numeric = |w: u32| {

@@ -409,13 +409,20 @@ impl Engine {
         let wanted = |m: &Mention| {
             options.systems.is_empty() || options.systems.contains(&self.codes.get(m.code).system)
         };
-        mentions.retain(wanted);
+        // A procedure only ordered, planned or declined ("abdominal CT was ordered") is no
+        // procedure performed, whichever words name it (the composer and learned phrases
+        // apply the same guards).
+        let performed = |m: &Mention| {
+            self.codes.get(m.code).system != System::Icd10pcs
+                || !crate::procedures::guarded(&note, m.first(), m.last())
+        };
+        mentions.retain(|m| wanted(m) && performed(m));
         let mut mentions = mark_subsumed(mentions);
         // The lexical ranker is the fast path: its features are the words', so the
         // encoder (most of a note's cost) does not run for it.
         if options.ranker == RankerChoice::Learned {
             self.encode_mentions(&note, &mut mentions, options.components.encoder_candidates)?;
-            mentions.retain(wanted);
+            mentions.retain(|m| wanted(m) && performed(m));
         }
         // Stated drug therapy and status: the drug's name, or the status phrase ("s/p
         // CABG"), is a mention of its code.

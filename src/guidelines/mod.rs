@@ -153,6 +153,10 @@ pub const RULES: &[(&str, &str)] = &[
         "I.B.1: a code read from part of its term on words stating another in full",
     ),
     (
+        "procedure_part",
+        "PCS B3.2a: one body part value for the sites one procedure statement names together",
+    ),
+    (
         "excludes1_within",
         "I.A.12.a: of two Excludes1 codes, not the one read from words inside the other's",
     ),
@@ -586,6 +590,9 @@ impl Guidelines {
         }
         if on("partial") {
             partial_readings(codes, findings, &mut verdict);
+        }
+        if on("procedure_part") {
+            procedure_parts(codes, findings, &mut verdict);
         }
         if on("excludes1_within") {
             excludes1_within(&self.analyzer, codes, note, findings, &mut verdict);
@@ -2090,6 +2097,53 @@ fn partial_readings(codes: &CodeSet, findings: &[Finding], verdict: &mut Verdict
                 format!(
                     "read from part of its term; the words state {} {} in full",
                     codes.get(b.code).display(),
+                    codes.get(b.code).title
+                ),
+                vec![shown],
+            ));
+        }
+    }
+}
+
+/// ICD-10-PCS Official Guidelines B3.2a: a procedure is coded once per body part value,
+/// and separately only for body parts with distinct values. A procedure read from part of
+/// the words of another statement of the same section and root operation (or imaging
+/// type) names a site that statement's body part covers: "CT of the abdomen and pelvis" is
+/// BW21 (abdomen and pelvis), not also BW20 (abdomen) and BR2C (pelvis).
+fn procedure_parts(codes: &CodeSet, findings: &[Finding], verdict: &mut Verdict) {
+    // Section and root operation (or type): the first and third characters.
+    let operation = |id: CodeId| {
+        let code = &codes.get(id).code;
+        (code.chars().next(), code.chars().nth(2))
+    };
+    for (i, a) in findings.iter().enumerate() {
+        if verdict.dropped[i].is_some()
+            || !a.stated()
+            || codes.get(a.code).system != System::Icd10pcs
+        {
+            continue;
+        }
+        let whole = findings.iter().enumerate().find(|(j, b)| {
+            *j != i
+                && verdict.dropped[*j].is_none()
+                && b.code != a.code
+                && codes.get(b.code).system == System::Icd10pcs
+                && operation(b.code) == operation(a.code)
+                && b.well_stated()
+                && a.terms.iter().all(|t| {
+                    b.terms.iter().any(|s| {
+                        s.coverage >= WELL_STATED && t.within(s) && s.tokens.len() > t.tokens.len()
+                    })
+                })
+                && explained_inferences(a, b)
+        });
+        if let Some((_, b)) = whole {
+            let shown = codes.get(b.code).display();
+            verdict.dropped[i] = Some(rule(
+                "procedure_part",
+                "PCS B3.2a",
+                format!(
+                    "a site of the body part of {shown} {}, stated by the same words",
                     codes.get(b.code).title
                 ),
                 vec![shown],

@@ -207,7 +207,7 @@ fn push_with_essential_form(terms: &mut Vec<Term>, code: CodeId, text: &str, sou
             source,
         });
     }
-    if let Some(short) = with_bracketed_short_form(text) {
+    for short in bracketed_short_forms(text) {
         let short = strip_nonessential(&short);
         if !short.trim().is_empty() {
             terms.push(Term {
@@ -259,10 +259,16 @@ fn with_prefixes_joined(text: &str) -> Option<String> {
 /// "Methicillin resistant Staphylococcus aureus [MRSA] infection" as "MRSA infection". A
 /// short form is an acronym of the words before it (their initials) or those words
 /// abbreviated one by one ("E." for "Escherichia"); other bracketed words are nonessential
-/// modifiers, not short forms.
-fn with_bracketed_short_form(text: &str) -> Option<String> {
-    let open = text.find(['[', '('])?;
-    let close = open + text[open..].find([']', ')'])?;
+/// modifiers, not short forms. An acronym followed by its noun ("Computerized Tomography
+/// (CT Scan) of Head") gives the title with the acronym and noun, and with the acronym
+/// alone, as notes write it ("head CT").
+fn bracketed_short_forms(text: &str) -> Vec<String> {
+    let Some(open) = text.find(['[', '(']) else {
+        return Vec::new();
+    };
+    let Some(close) = text[open..].find([']', ')']).map(|c| open + c) else {
+        return Vec::new();
+    };
     let inner = text[open + 1..close].trim();
     let before: Vec<&str> = text[..open].split_whitespace().collect();
     let short: Vec<&str> = inner.split_whitespace().collect();
@@ -272,39 +278,63 @@ fn with_bracketed_short_form(text: &str) -> Option<String> {
             .flat_map(char::to_lowercase)
             .collect()
     };
-    let replaced = if let [acronym] = short.as_slice() {
-        let acronym = letters(acronym);
-        let n = acronym.chars().count();
+    // The number of title words the acronym stands for, if it is one.
+    let acronym_of = |acronym: &str| -> Option<usize> {
+        let n = letters(acronym).chars().count();
         let is_acronym = n >= 2
             && n <= before.len()
-            && inner
+            && acronym
                 .chars()
                 .all(|c| c.is_uppercase() || c.is_ascii_digit())
             && before[before.len() - n..]
                 .iter()
-                .zip(acronym.chars())
+                .zip(letters(acronym).chars())
                 .all(|(w, c)| letters(w).starts_with(c));
-        is_acronym.then_some(n)?
-    } else {
-        let n = short.len();
-        let abbreviates = n >= 2
-            && n <= before.len()
-            && before[before.len() - n..].iter().zip(&short).all(|(w, s)| {
-                let (w, s) = (letters(w), letters(s));
-                !s.is_empty() && w.starts_with(&s)
-            });
-        abbreviates.then_some(n)?
+        is_acronym.then_some(n)
     };
-    let head = before[..before.len() - replaced].join(" ");
     let tail = text[close + 1..].trim();
-    Some(
-        [head.as_str(), inner, tail]
+    let with = |replaced: usize, short: &str| -> String {
+        let head = before[..before.len() - replaced].join(" ");
+        [head.as_str(), short, tail]
             .iter()
             .filter(|p| !p.is_empty())
             .copied()
             .collect::<Vec<_>>()
-            .join(" "),
-    )
+            .join(" ")
+    };
+    match short.as_slice() {
+        [acronym] => acronym_of(acronym)
+            .map(|n| vec![with(n, inner)])
+            .unwrap_or_default(),
+        [acronym, nouns @ ..]
+            if nouns.iter().all(|w| {
+                w.chars().all(char::is_alphabetic) && !w.chars().all(char::is_uppercase)
+            }) =>
+        {
+            match acronym_of(acronym) {
+                Some(n) => vec![with(n, inner), with(n, acronym)],
+                None => abbreviated(&before, &short, &letters)
+                    .map(|n| vec![with(n, inner)])
+                    .unwrap_or_default(),
+            }
+        }
+        _ => abbreviated(&before, &short, &letters)
+            .map(|n| vec![with(n, inner)])
+            .unwrap_or_default(),
+    }
+}
+
+/// The number of title words before the brackets that the bracketed words abbreviate one
+/// by one ("E. coli" for "Escherichia coli").
+fn abbreviated(before: &[&str], short: &[&str], letters: &dyn Fn(&str) -> String) -> Option<usize> {
+    let n = short.len();
+    let abbreviates = n >= 2
+        && n <= before.len()
+        && before[before.len() - n..].iter().zip(short).all(|(w, s)| {
+            let (w, s) = (letters(w), letters(s));
+            !s.is_empty() && w.starts_with(&s)
+        });
+    abbreviates.then_some(n)
 }
 
 /// Removes parenthesised and bracketed segments, and a trailing "NOS".
@@ -420,7 +450,9 @@ pub fn read_synonym_tsv(path: &Path, codes: &CodeSet) -> Result<Vec<Term>> {
 
 #[cfg(test)]
 mod tests {
-    use super::with_bracketed_short_form as short;
+    fn short(title: &str) -> Option<String> {
+        super::bracketed_short_forms(title).into_iter().next()
+    }
 
     #[test]
     fn bracketed_short_forms_stand_for_the_words_they_abbreviate() {
@@ -446,6 +478,11 @@ mod tests {
         assert_eq!(short("Systolic (congestive) heart failure"), None);
         assert_eq!(short("Hypertension (arterial) (benign)"), None);
         assert_eq!(short("Pneumonia, unspecified organism"), None);
+        // An acronym with its noun: the title with both, and with the acronym alone.
+        assert_eq!(
+            super::bracketed_short_forms("Computerized Tomography (CT Scan) of Head"),
+            vec!["CT Scan of Head".to_string(), "CT of Head".to_string()]
+        );
     }
 
     #[test]

@@ -55,11 +55,15 @@ pub fn find(note: &Note, codes: &CodeSet) -> Vec<ProcedureMention> {
 
 /// Is a procedure stated by tokens `first..=last` guarded as not performed ("chest x-ray
 /// ordered", "planned colonoscopy") by a phrase of `guards.tsv` within reach in its
-/// sentence? For procedures found by other means than the composer (learned phrases).
+/// sentence, or stated in a plan? For procedures found by other means than the composer
+/// (index terms, learned phrases).
 pub fn guarded(note: &Note, first: usize, last: usize) -> bool {
     let Some(sentence) = note.sentences.get(note.sentence_of_token(first)) else {
         return false;
     };
+    if sentence.section == Section::Plan {
+        return true; // a plan lists what is to be done, not what was done
+    }
     let words: Vec<(usize, &str)> = note.tokens[sentence.tokens.clone()]
         .iter()
         .enumerate()
