@@ -14,6 +14,11 @@ use tantivy::tokenizer::{
 const SYNONYMS: &str = include_str!("clinical_synonyms.tsv");
 const BRITISH_SPELLINGS: &str = include_str!("british_spellings.tsv");
 
+/// The analyzer's shipped tables: an index built with other ones holds other words.
+pub(crate) fn table_data() -> [&'static str; 3] {
+    [SYNONYMS, BRITISH_SPELLINGS, KEPT_WHOLE_WORDS]
+}
+
 /// Pieces of British spellings and their American forms, from the shipped table.
 static AMERICAN_SPELLINGS: LazyLock<Arc<Vec<(String, String)>>> = LazyLock::new(|| {
     let rows = BRITISH_SPELLINGS
@@ -75,6 +80,8 @@ fn stemming_analyzer() -> TextAnalyzer {
 /// "Pneumoniae" names a species ("Mycoplasma pneumoniae", "Streptococcus pneumoniae"),
 /// not pneumonia.
 const KEPT_WHOLE: &[&str] = &["parkinsonism", "declined", "pneumoniae"];
+/// [`KEPT_WHOLE`] as one string, for the index fingerprint.
+const KEPT_WHOLE_WORDS: &str = "parkinsonism declined pneumoniae";
 
 #[derive(Clone)]
 struct ClinicalStemmer;

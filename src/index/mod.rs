@@ -24,6 +24,7 @@ use crate::onnx::embeddings::EMBEDDINGS_FILE;
 use crate::onnx::{EmbeddingStore, EncoderIdentity};
 
 pub use analyzer::{clinical_analyzer, Analyzer, ANALYZER_NAME};
+pub(crate) use analyzer::table_data as analyzer_table_data;
 pub use indexer::{build_index, BuildOptions, BuildReport, EncoderFiles, TermEncoder};
 pub use query::{
     is_filler, is_procedure_word, LookupHit, LookupOptions, Similar, TermMatch, SIMILAR_BELOW,
@@ -111,7 +112,7 @@ impl Manifest {
             return Err(Error::Index {
                 path: dir.to_path_buf(),
                 reason: "built from another version of the built-in lexicon (phrase variants, \
-                         clinical abbreviations); rebuild it (index build --force)"
+                         clinical abbreviations, synonyms, spellings, term rules)"
                     .into(),
             });
         }

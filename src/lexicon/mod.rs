@@ -129,12 +129,25 @@ fn words_lower(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// Version of the code that makes an index's terms from titles (short forms, joined
+/// prefixes, variants): raised when it changes, so that older indexes are rebuilt.
+const TERM_RULES_VERSION: u32 = 2;
+
 /// The built-in lexicon data an index's terms are made from (phrase variants, the clinical
-/// abbreviation list): an index built from other data is stale.
+/// abbreviation list, the analyzer's synonym and spelling tables, the term rules' version):
+/// an index built from other data is stale.
 pub fn builtin_fingerprint() -> String {
     use sha2::{Digest, Sha256};
     let mut hasher = Sha256::new();
-    for data in [PHRASE_VARIANTS_TSV, abbreviations::CLINICAL] {
+    hasher.update(TERM_RULES_VERSION.to_le_bytes());
+    let [synonyms, spellings, kept_whole] = crate::index::analyzer_table_data();
+    for data in [
+        PHRASE_VARIANTS_TSV,
+        abbreviations::CLINICAL,
+        synonyms,
+        spellings,
+        kept_whole,
+    ] {
         hasher.update(data.len().to_le_bytes());
         hasher.update(data.as_bytes());
     }
