@@ -229,8 +229,10 @@ fn site_words(codes: &CodeSet, index: &TermIndex) -> Vec<bool> {
             .take_while(|w| !STOPS.contains(w))
             .filter(|w| !w.is_empty() && !NOT_SITES.contains(w))
         {
+            // A filler ("to" of "... to the breast") names no place.
             if let Some(&id) = analyzer
                 .word(word)
+                .filter(|w| !is_filler(w))
                 .and_then(|w| index.side.word_ids.get(&w))
             {
                 site[id as usize] = true;

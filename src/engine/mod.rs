@@ -410,8 +410,8 @@ impl Engine {
             options.systems.is_empty() || options.systems.contains(&self.codes.get(m.code).system)
         };
         // A procedure only ordered, planned or declined ("abdominal CT was ordered") is no
-        // procedure performed, whichever words name it (the composer and learned phrases
-        // apply the same guards).
+        // procedure performed, whichever words name it: index terms, the composer (whose
+        // own guards read its clauses) and learned phrases.
         let performed = |m: &Mention| {
             self.codes.get(m.code).system != System::Icd10pcs
                 || !crate::procedures::guarded(&note, m.first(), m.last())
@@ -455,7 +455,7 @@ impl Engine {
                     m.coverage = p.confidence;
                     m
                 })
-                .filter(wanted),
+                .filter(|m| wanted(m) && performed(m)),
         );
         if options.components.learned_phrases {
             mentions.extend(

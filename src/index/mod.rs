@@ -23,8 +23,8 @@ use crate::lexicon::{ExtraSource, Source};
 use crate::onnx::embeddings::EMBEDDINGS_FILE;
 use crate::onnx::{EmbeddingStore, EncoderIdentity};
 
-pub use analyzer::{clinical_analyzer, Analyzer, ANALYZER_NAME};
 pub(crate) use analyzer::table_data as analyzer_table_data;
+pub use analyzer::{clinical_analyzer, Analyzer, ANALYZER_NAME};
 pub use indexer::{build_index, BuildOptions, BuildReport, EncoderFiles, TermEncoder};
 pub use query::{
     is_filler, is_procedure_word, LookupHit, LookupOptions, Similar, TermMatch, SIMILAR_BELOW,
