@@ -624,11 +624,24 @@ impl Matcher {
                 // PCS titles spell out the approach and device ("..., Percutaneous
                 // Approach"); notes rarely do, so those words do not decide a match.
                 let procedure = codes.get(term.code).system == crate::codeset::System::Icd10pcs;
+                // "With" that only fillers follow says nothing: R50.81 "Fever presenting
+                // with conditions classified elsewhere" is no statement of "presented with
+                // ... fever".
+                let with_word = clause_closes[0];
+                let last_said = term
+                    .words
+                    .iter()
+                    .rposition(|&w| is_content[w as usize] && Some(w) != with_word);
+                let with_says =
+                    term.words.iter().enumerate().any(|(k, &w)| {
+                        Some(w) == with_word && last_said.is_some_and(|last| k < last)
+                    });
                 let content: Box<[u32]> = term
                     .words
                     .iter()
                     .copied()
                     .filter(|&w| is_content[w as usize])
+                    .filter(|&w| with_says || Some(w) != with_word)
                     .filter(|&w| !(procedure && is_pcs_axis_word(&side.vocabulary[w as usize])))
                     // A word the title's other words imply, or the default, is a filler
                     // ("displaced" of a fracture, "hand" beside "metacarpal").

@@ -303,6 +303,19 @@ fn family() {
         assertion_of("No fever secondary to the infection.", "infection"),
         Present
     );
+    // A duration before "history of" dates an illness still present.
+    assert_eq!(
+        assertion_of("She presented with a three-day history of fever.", "fever"),
+        Present
+    );
+    assert_eq!(
+        assertion_of("He has a 2-week history of headache.", "headache"),
+        Present
+    );
+    assert_eq!(
+        assertion_of("History of headache, resolved.", "headache"),
+        Historical
+    );
     // What was not done because of a condition states the condition.
     let text = "A rectal examination could not be performed due to the intense pain.";
     assert_eq!(assertion_of(text, "pain"), Present);
