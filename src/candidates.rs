@@ -15,6 +15,7 @@ const SIDED: u8 = 1;
 const HAS_UNLESS: u8 = 2;
 const DENIED_CLAUSE: u8 = 4;
 const PROCEDURE: u8 = 8;
+const SAYS_WITH: u8 = 16;
 
 /// Approach and device words of PCS titles.
 fn is_pcs_axis_word(word: &str) -> bool {
@@ -152,7 +153,8 @@ pub struct Matcher {
     denied_clause: HashMap<u32, Box<[u32]>>,
     /// Per term: [`SIDED`] (an ICD-10-CM term naming a side: "right", "left",
     /// "bilateral"), [`HAS_UNLESS`] (an entry in `unless`) and [`DENIED_CLAUSE`] (an entry
-    /// in `denied_clause`) and [`PROCEDURE`] (an ICD-10-PCS term).
+    /// in `denied_clause`), [`PROCEDURE`] (an ICD-10-PCS term) and [`SAYS_WITH`] ("with"
+    /// is one of its words to find).
     term_flags: Vec<u8>,
     /// Words a partial reading never lacks (see [`NEVER_UNSAID`]).
     never_unsaid: Vec<u32>,
@@ -162,6 +164,7 @@ pub struct Matcher {
     /// The word ids of "without" and "not", if the vocabulary has them.
     without_word: Option<u32>,
     not_word: Option<u32>,
+    with_word: Option<u32>,
     /// Per vocabulary word: does some term's "without" clause have it?
     in_clause: Vec<bool>,
     /// Per vocabulary word: is it what a title's disorder is "of" (see [`site_words`])?
@@ -807,6 +810,9 @@ impl Matcher {
             if codes.get(term.code).system == System::Icd10pcs {
                 term_flags[t] |= PROCEDURE;
             }
+            if clause_closes[0].is_some_and(|w| words.contains(&w)) {
+                term_flags[t] |= SAYS_WITH;
+            }
             if term.source == crate::lexicon::Source::Title {
                 let pairs: Box<[(u32, u32)]> = title_pairs
                     .get(&term.code)
@@ -847,6 +853,7 @@ impl Matcher {
             pair_count,
             side_words,
             without_word,
+            with_word: clause_closes[0],
             not_word,
             in_clause,
             site,
@@ -994,6 +1001,7 @@ impl Matcher {
                 }
             }
         }
+        let says_with = self.with_word.is_some_and(|w| occurrences.contains_key(&w));
         let mut touched: Vec<u32> = Vec::new();
         for &w in occurrences.keys() {
             for &t in &self.postings[w as usize] {
@@ -1007,8 +1015,12 @@ impl Matcher {
         for t in touched {
             let found = std::mem::take(&mut counts[t as usize]) as usize;
             let content = &self.content[t as usize];
-            // A pair of alternatives is one word to find.
-            let needed = content.len() - usize::from(self.pair_count[t as usize]);
+            // A pair of alternatives is one word to find. A title's "with" joins its two
+            // sides (I.A.15 "associated with"): a sentence that states both says it, "with"
+            // or not ("asthma exacerbation" is "asthma with exacerbation").
+            let with_unsaid = self.term_flags[t as usize] & SAYS_WITH != 0 && !says_with;
+            let needed =
+                content.len() - usize::from(self.pair_count[t as usize]) - usize::from(with_unsaid);
             // All content words, or all but one of four or more.
             if found < needed && !(needed >= 4 && found + 1 >= needed) {
                 continue;
