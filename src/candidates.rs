@@ -1189,6 +1189,10 @@ impl Matcher {
             .collect();
         let telling = |w: u32| side.idf_of(w) >= crate::learned::MIN_STATING_IDF;
         let says_clause = |w: u32| telling(w) || !clause_words.iter().any(|&c| telling(c));
+        // A clause of several telling words is stated by at least half of them: "urinary
+        // retention" says one word of "without lower urinary tract symptoms".
+        let telling_in_clause = clause_words.iter().filter(|&&w| says_clause(w)).count();
+        let mut stated_in_clause = 0;
         for &w in &clause_words {
             if !says_clause(w) {
                 for &p in occurrences.get(&w).map_or(&[][..], Vec::as_slice) {
@@ -1198,14 +1202,18 @@ impl Matcher {
                 }
                 continue;
             }
+            let mut stated = false;
             for &p in occurrences.get(&w).map_or(&[][..], Vec::as_slice) {
                 if !denied_at(note, p, range.start) {
-                    return None;
-                }
-                if p.abs_diff(anchor) <= 8 {
+                    stated = true;
+                } else if p.abs_diff(anchor) <= 8 {
                     clause_tokens.push(p);
                 }
             }
+            stated_in_clause += usize::from(stated);
+        }
+        if stated_in_clause > 0 && stated_in_clause * 2 >= telling_in_clause {
+            return None;
         }
         let mut chosen: Vec<(u32, usize)> = present
             .iter()
