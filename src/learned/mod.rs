@@ -200,7 +200,8 @@ impl Statements {
             }
             // What the term says is wrong, whatever its rarity: "dilatation" of "Cardiac
             // dilatation", "disease" of "Disease, heart". A sentence that names only the
-            // site ("echocardiogram": the heart) states neither.
+            // site ("echocardiogram": the heart) states neither, nor one that names only
+            // the side ("both eyes" is no H54.3 "Unqualified visual loss, both eyes").
             let condition: Vec<u32> = term
                 .words
                 .iter()
@@ -213,7 +214,7 @@ impl Statements {
                 .filter(|&w| {
                     !matches!(
                         side.vocabulary[w as usize].as_str(),
-                        "right" | "left" | "bilater" | "unspecifi"
+                        "right" | "left" | "bilater" | "both" | "unspecifi"
                     )
                 })
                 .collect();
