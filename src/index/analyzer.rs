@@ -62,7 +62,7 @@ fn stemming_analyzer() -> TextAnalyzer {
         .filter(RemoveLongFilter::limit(40))
         .filter(LowerCaser)
         .filter(AsciiFoldingFilter)
-        .filter(AmericanSpelling(AMERICAN_SPELLINGS.clone()))
+        .filter(RewriteWords::american_spelling())
         .filter(ClinicalStemmer)
         .build()
 }
@@ -139,50 +139,66 @@ impl<T: TokenStream> TokenStream for ClinicalStemmerStream<T> {
     }
 }
 
-/// Writes a lower-cased word in American spelling ("oesophagitis" -> "esophagitis"), as the
-/// code sets spell it.
+/// Rewrites each word in place: American spelling ("oesophagitis" -> "esophagitis", as the
+/// code sets spell it) before stemming, the canonical synonym ("renal" -> "kidney") after.
 #[derive(Clone)]
-struct AmericanSpelling(Arc<Vec<(String, String)>>);
+struct RewriteWords(Arc<dyn Fn(&mut String) + Send + Sync>);
 
-impl TokenFilter for AmericanSpelling {
-    type Tokenizer<T: Tokenizer> = AmericanSpellingFilter<T>;
+impl RewriteWords {
+    fn american_spelling() -> RewriteWords {
+        let rows = AMERICAN_SPELLINGS.clone();
+        RewriteWords(Arc::new(move |word| american_spelling(word, &rows)))
+    }
+
+    fn canonical() -> RewriteWords {
+        let map = CANONICAL.clone();
+        RewriteWords(Arc::new(move |word| {
+            if let Some(canonical) = map.get(word.as_str()) {
+                word.clone_from(canonical);
+            }
+        }))
+    }
+}
+
+impl TokenFilter for RewriteWords {
+    type Tokenizer<T: Tokenizer> = RewriteWordsFilter<T>;
 
     fn transform<T: Tokenizer>(self, tokenizer: T) -> Self::Tokenizer<T> {
-        AmericanSpellingFilter {
+        RewriteWordsFilter {
             inner: tokenizer,
-            rows: self.0,
+            rewrite: self.0,
         }
     }
 }
 
 #[derive(Clone)]
-struct AmericanSpellingFilter<T> {
+struct RewriteWordsFilter<T> {
     inner: T,
-    rows: Arc<Vec<(String, String)>>,
+    rewrite: Arc<dyn Fn(&mut String) + Send + Sync>,
 }
 
-impl<T: Tokenizer> Tokenizer for AmericanSpellingFilter<T> {
-    type TokenStream<'a> = AmericanSpellingStream<'a, T::TokenStream<'a>>;
+impl<T: Tokenizer> Tokenizer for RewriteWordsFilter<T> {
+    type TokenStream<'a> = RewriteWordsStream<'a, T::TokenStream<'a>>;
 
     fn token_stream<'a>(&'a mut self, text: &'a str) -> Self::TokenStream<'a> {
-        AmericanSpellingStream {
+        RewriteWordsStream {
             tail: self.inner.token_stream(text),
-            rows: &self.rows,
+            rewrite: &*self.rewrite,
         }
     }
 }
 
-struct AmericanSpellingStream<'a, T> {
+struct RewriteWordsStream<'a, T> {
     tail: T,
-    rows: &'a [(String, String)],
+    rewrite: &'a (dyn Fn(&mut String) + Send + Sync),
 }
 
-impl<T: TokenStream> TokenStream for AmericanSpellingStream<'_, T> {
+impl<T: TokenStream> TokenStream for RewriteWordsStream<'_, T> {
     fn advance(&mut self) -> bool {
         if !self.tail.advance() {
             return false;
         }
-        american_spelling(&mut self.tail.token_mut().text, self.rows);
+        (self.rewrite)(&mut self.tail.token_mut().text);
         true
     }
 
@@ -210,63 +226,6 @@ fn american_spelling(word: &mut String, rows: &[(String, String)]) {
     }
 }
 
-/// Replaces a stemmed word by its canonical synonym ("renal" -> "kidney").
-#[derive(Clone)]
-struct CanonicalWords(Arc<HashMap<String, String>>);
-
-impl TokenFilter for CanonicalWords {
-    type Tokenizer<T: Tokenizer> = CanonicalWordsFilter<T>;
-
-    fn transform<T: Tokenizer>(self, tokenizer: T) -> Self::Tokenizer<T> {
-        CanonicalWordsFilter {
-            inner: tokenizer,
-            map: self.0,
-        }
-    }
-}
-
-#[derive(Clone)]
-struct CanonicalWordsFilter<T> {
-    inner: T,
-    map: Arc<HashMap<String, String>>,
-}
-
-impl<T: Tokenizer> Tokenizer for CanonicalWordsFilter<T> {
-    type TokenStream<'a> = CanonicalWordsStream<'a, T::TokenStream<'a>>;
-
-    fn token_stream<'a>(&'a mut self, text: &'a str) -> Self::TokenStream<'a> {
-        CanonicalWordsStream {
-            tail: self.inner.token_stream(text),
-            map: &self.map,
-        }
-    }
-}
-
-struct CanonicalWordsStream<'a, T> {
-    tail: T,
-    map: &'a HashMap<String, String>,
-}
-
-impl<T: TokenStream> TokenStream for CanonicalWordsStream<'_, T> {
-    fn advance(&mut self) -> bool {
-        if !self.tail.advance() {
-            return false;
-        }
-        if let Some(canonical) = self.map.get(&self.tail.token().text) {
-            self.tail.token_mut().text.clone_from(canonical);
-        }
-        true
-    }
-
-    fn token(&self) -> &Token {
-        self.tail.token()
-    }
-
-    fn token_mut(&mut self) -> &mut Token {
-        self.tail.token_mut()
-    }
-}
-
 pub const ANALYZER_NAME: &str = "clinical";
 
 pub fn clinical_analyzer() -> TextAnalyzer {
@@ -274,9 +233,9 @@ pub fn clinical_analyzer() -> TextAnalyzer {
         .filter(RemoveLongFilter::limit(40))
         .filter(LowerCaser)
         .filter(AsciiFoldingFilter)
-        .filter(AmericanSpelling(AMERICAN_SPELLINGS.clone()))
+        .filter(RewriteWords::american_spelling())
         .filter(ClinicalStemmer)
-        .filter(CanonicalWords(CANONICAL.clone()))
+        .filter(RewriteWords::canonical())
         .build()
 }
 
