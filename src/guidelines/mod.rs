@@ -1980,20 +1980,30 @@ fn same_words_better_code(codes: &CodeSet, findings: &[Finding], verdict: &mut V
         })
         .collect();
     let category = |id: CodeId| codes.get(id).code.get(..3).map(str::to_string);
+    let parent = |id: CodeId| codes.get(id).parent;
     for (i, a) in findings.iter().enumerate() {
-        if verdict.dropped[i].is_some() || !weak[i] || codes.get(a.code).system != System::Icd10cm {
+        if verdict.dropped[i].is_some() || codes.get(a.code).system != System::Icd10cm {
             continue;
         }
         // Found only by learned phrases or the encoder, in sentences where a named code of
         // its own category is stated in full ("saddle pulmonary embolus": I26.92, and
-        // I26.99 "Other pulmonary embolism ..." by likeness).
+        // I26.99 "Other pulmonary embolism ..." by likeness), or where its sibling is
+        // (I.B.1: "pressure ulcer of sacrum, stage 3" is L89.153; L89.150 "... unstageable"
+        // by likeness is a stage the note does not state).
         if !a.stated() {
             let named = findings.iter().enumerate().find(|(j, b)| {
                 *j != i
                     && verdict.dropped[*j].is_none()
                     && !weak[*j]
                     && b.well_stated()
-                    && category(b.code) == category(a.code)
+                    && if weak[i] {
+                        category(b.code) == category(a.code)
+                    } else {
+                        // A specific value beside the one stated, not the specific code
+                        // the likeness found for an unspecified one ("macroscopic
+                        // hematuria": R31.0 beside R31.9).
+                        parent(b.code) == parent(a.code) && unspecified_count(codes, b.code) == 0
+                    }
                     && a.inferred.iter().all(|t| {
                         b.terms
                             .iter()
@@ -2001,8 +2011,24 @@ fn same_words_better_code(codes: &CodeSet, findings: &[Finding], verdict: &mut V
                     })
             });
             if let Some((_, b)) = named {
-                verdict.dropped[i] = Some(said_by(codes, b.code));
+                verdict.dropped[i] = Some(if weak[i] {
+                    said_by(codes, b.code)
+                } else {
+                    let shown = codes.get(b.code).display();
+                    rule(
+                        "same_words",
+                        "I.B.1",
+                        format!(
+                            "found by likeness where the note states its sibling {shown} {}",
+                            codes.get(b.code).title
+                        ),
+                        vec![shown],
+                    )
+                });
             }
+            continue;
+        }
+        if !weak[i] {
             continue;
         }
         // The same words, or part of the words of a named code of the same chapter
