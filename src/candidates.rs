@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 use crate::codeset::{CodeId, CodeKind, CodeSet, System};
 use crate::index::{is_filler, TermIndex};
 use crate::lexicon::Abbreviations;
-use crate::text::Note;
+use crate::text::{in_time_expression, Note};
 
 /// Flags of `Matcher::term_flags`.
 const SIDED: u8 = 1;
@@ -169,6 +169,10 @@ pub struct Matcher {
     in_clause: Vec<bool>,
     /// Per vocabulary word: is it what a title's disorder is "of" (see [`site_words`])?
     site: Vec<bool>,
+    /// Per vocabulary word: a site, or a word the Alphabetic Index sends to the condition
+    /// ("Antrum, antral - see condition"): a reading of such words alone names no
+    /// condition.
+    no_condition: Vec<bool>,
     /// Codes whose tabular Excludes1 sends the localized form elsewhere ("localized pain,
     /// unspecified type - code to pain by site": R52), not read beside a site word.
     localized_elsewhere: HashSet<CodeId>,
@@ -288,30 +292,6 @@ fn site_words(codes: &CodeSet, index: &TermIndex) -> Vec<bool> {
         }
     }
     site
-}
-
-/// Is token `i` the number or unit of a duration ("for three days", "x 3 weeks", "since 2
-/// months")? A duration says how long, never a condition: "Fever for three days" is no
-/// "Fever, three-day" (A93.1, sandfly fever).
-fn in_duration(note: &Note, i: usize) -> bool {
-    const LEADS: &[&str] = &["for", "x", "since", "past", "last", "over", "within"];
-    const UNITS: &[&str] = &[
-        "hour", "hours", "day", "days", "week", "weeks", "month", "months", "year", "years",
-    ];
-    const NUMBERS: &[&str] = &[
-        "a", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
-        "several", "few",
-    ];
-    let norm = |k: usize| note.tokens.get(k).map(|t| t.norm.as_str());
-    let is_number =
-        |w: &str| NUMBERS.contains(&w) || (!w.is_empty() && w.chars().all(|c| c.is_ascii_digit()));
-    // (lead, number, unit) at (i - 1, i, i + 1) or (i - 2, i - 1, i).
-    let at = |lead: usize| {
-        norm(lead).is_some_and(|w| LEADS.contains(&w))
-            && norm(lead + 1).is_some_and(is_number)
-            && norm(lead + 2).is_some_and(|w| UNITS.contains(&w))
-    };
-    (i >= 1 && at(i - 1)) || (i >= 2 && at(i - 2))
 }
 
 /// Words common in the code set (so a partial reading could lack them) that change what a
@@ -570,6 +550,12 @@ impl Matcher {
         let mut denied_clause: HashMap<u32, Box<[u32]>> = HashMap::new();
         let mut nonessential: HashMap<CodeId, Vec<u32>> = HashMap::new();
         let site = site_words(codes, index);
+        let mut no_condition = site.clone();
+        for &w in &side.condition_pointers {
+            if let Some(slot) = no_condition.get_mut(w as usize) {
+                *slot = true;
+            }
+        }
         let localized_elsewhere: HashSet<CodeId> = codes
             .iter()
             .filter(|(_, c)| c.system == System::Icd10cm)
@@ -857,6 +843,7 @@ impl Matcher {
             not_word,
             in_clause,
             site,
+            no_condition,
             localized_elsewhere,
             generic_head: side
                 .vocabulary
@@ -889,7 +876,9 @@ impl Matcher {
             .enumerate()
             .map(|(i, token)| {
                 let mut ids = Vec::new();
-                if !token.norm.chars().any(char::is_alphanumeric) || in_duration(note, i) {
+                if !token.norm.chars().any(char::is_alphanumeric)
+                    || in_time_expression(&note.tokens, i)
+                {
                     return TokenWords::default();
                 }
                 let surface = note.slice(token.start, token.end);
@@ -1143,8 +1132,10 @@ impl Matcher {
         }
         // Only where, not what: site words alone state no condition, whether the term's
         // missing word is a content word or its filler head ("disorder" of "Disorder of
-        // bone"; any generic head in the sentence will do: "bone disease").
-        if present.iter().all(|&w| self.site[w as usize]) {
+        // bone"; any generic head in the sentence will do: "bone disease"). So do the words
+        // the Index sends to the condition: "antral" of "Disease, antral" (J32.0) is no
+        // sinusitis in "antral gastric neoplasia".
+        if present.iter().all(|&w| self.no_condition[w as usize]) {
             let has_head = side.terms[t as usize]
                 .words
                 .iter()

@@ -26,13 +26,28 @@ fn engine() -> &'static Engine {
 }
 
 fn fixture(models: TrainedModels) -> Fixture {
+    fixture_with_extras(models, &[])
+}
+
+/// A fixture engine whose index also holds `extras` (each the text of an `--extra` file).
+fn fixture_with_extras(models: TrainedModels, extras: &[&str]) -> Fixture {
     let dir = tempfile::tempdir().expect("temp dir");
     let codes = CodeSet::fixture(TABULAR);
     let abbreviations = Abbreviations::builtin();
     let encoder: Arc<dyn MentionEncoder> = Arc::new(TrigramEncoder::default());
     let index_dir = dir.path().join("index");
+    let extras = extras
+        .iter()
+        .enumerate()
+        .map(|(i, text)| {
+            let path = dir.path().join(format!("extra-{i}"));
+            std::fs::write(&path, text).expect("fixture extra");
+            path
+        })
+        .collect();
     let options = BuildOptions {
         encoder: Some(TermEncoder::Loaded(encoder.clone())),
+        extras,
         ..BuildOptions::default()
     };
     build_index(&index_dir, &codes, &abbreviations, &options).expect("fixture index");
@@ -572,4 +587,37 @@ fn a_status_code_after_a_history_trigger_is_the_status_now() {
         .find(|s| s.code == "Z95.1")
         .expect("Z95.1");
     assert_eq!(status.assertion, Assertion::Present);
+}
+
+/// An excerpt of the CMS Alphabetic Index in its CSV flattening: a main term sent to the
+/// condition, an entry reached through it, and the main term "Old".
+const INDEX_EXCERPT: &str = "RowID,Letter,Level,Term,See,SeeAlso,NonEssModif,Code
+1,A,0,\"Antrum, antral\",condition,,,
+2,D,0,Disease,,,,
+3,D,1,antral,\"Sinusitis, maxillary\",,,
+4,S,0,Sinusitis,,,(chronic),
+5,S,1,maxillary,,,(antrum),J32.0
+6,O,0,Old,,,(previous),I25.2
+";
+
+#[test]
+fn a_word_the_index_sends_to_the_condition_states_none_alone() {
+    let fixture = fixture_with_extras(TrainedModels::default(), &[INDEX_EXCERPT]);
+    let codes = |text: &str| -> Vec<String> {
+        fixture
+            .engine
+            .suggest(None, text, &SuggestOptions::default())
+            .expect("suggest")
+            .suggestions
+            .into_iter()
+            .map(|s| s.code)
+            .collect()
+    };
+    assert!(codes("Chronic antral disease.").contains(&"J32.0".to_string()));
+    let stomach = codes("Stenosing antral gastric neoplasia.");
+    assert!(!stomach.contains(&"J32.0".to_string()), "{stomach:?}");
+    // An age is no "Old" (I25.2); the title still reads.
+    let age = codes("A 60-year-old man with pneumonia.");
+    assert!(!age.contains(&"I25.2".to_string()), "{age:?}");
+    assert!(codes("Old myocardial infarction.").contains(&"I25.2".to_string()));
 }

@@ -15,7 +15,7 @@ use super::{schema, Analyzer, Manifest, SideTableFile, ANALYZER_NAME, INDEX_FORM
 use crate::assets::{Assets, MINILM};
 use crate::codeset::{CodeSet, System};
 use crate::error::{Error, Result};
-use crate::lexicon::{code_set_terms, load_extra, Abbreviations, ExtraSource, Term};
+use crate::lexicon::{code_set_terms, load_extra, Abbreviations, Extra, ExtraSource, Term};
 use crate::mention_encoder::MentionEncoder;
 use crate::onnx::embeddings::EMBEDDINGS_FILE;
 use crate::onnx::{
@@ -93,10 +93,13 @@ pub fn build_index(
 ) -> Result<BuildReport> {
     let mut terms = code_set_terms(codes);
     let mut extras: Vec<ExtraSource> = Vec::new();
+    let analyzer = Analyzer::new();
+    let mut condition_pointers: Vec<String> = Vec::new();
     for path in &options.extras {
-        let (extra_terms, source) = load_extra(path, codes)?;
-        terms.extend(extra_terms);
-        extras.push(source);
+        let extra = load_extra(path, codes)?;
+        condition_pointers.extend(analysed_pointers(&extra, &analyzer));
+        terms.extend(extra.terms);
+        extras.push(extra.source);
     }
     let encoder_identity = match &options.encoder {
         Some(TermEncoder::Files(files)) => Some(files.identity()?),
@@ -130,8 +133,7 @@ pub fn build_index(
         }
     }
 
-    let analyzer = Analyzer::new();
-    let (side, kept) = side_table(&terms, codes, &analyzer);
+    let (side, kept) = side_table(&terms, &condition_pointers, codes, &analyzer);
     let building = dir.with_extension("building");
     if building.exists() {
         std::fs::remove_dir_all(&building).map_err(|e| Error::io(&building, e))?;
@@ -343,10 +345,28 @@ fn embed_terms(
     Ok((store, missing.len(), reused))
 }
 
+/// The analysed words of an Index's "see condition" main terms, less those that analyse to
+/// a condition main term of the same Index ("Infective" is "Infection" once stemmed).
+fn analysed_pointers(extra: &Extra, analyzer: &Analyzer) -> Vec<String> {
+    let conditions: HashSet<String> = extra
+        .condition_words
+        .iter()
+        .flat_map(|w| analyzer.words(w))
+        .collect();
+    extra
+        .condition_pointers
+        .iter()
+        .flat_map(|p| analyzer.words(p))
+        .filter(|w| !conditions.contains(w))
+        .collect()
+}
+
 /// Drops terms that analyse to the same words for the same code (the first source wins:
-/// titles come first), and builds the vocabulary.
+/// titles come first), and builds the vocabulary. `condition_pointers` are kept as the
+/// vocabulary ids of their analysed words (a word no term has cannot matter).
 fn side_table<'t>(
     terms: &'t [Term],
+    condition_pointers: &[String],
     codes: &CodeSet,
     analyzer: &Analyzer,
 ) -> (SideTableFile, Vec<&'t Term>) {
@@ -379,10 +399,17 @@ fn side_table<'t>(
         rows.push((code.system, code.code.clone(), term.source, words));
         kept.push(term);
     }
+    let mut pointers: Vec<u32> = condition_pointers
+        .iter()
+        .filter_map(|w| word_ids.get(w).copied())
+        .collect();
+    pointers.sort_unstable();
+    pointers.dedup();
     (
         SideTableFile {
             vocabulary,
             terms: rows,
+            condition_pointers: pointers,
         },
         kept,
     )

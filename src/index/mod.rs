@@ -32,7 +32,7 @@ pub use query::{
 };
 
 /// Bumped whenever the schema, analyzer or side table changes meaning.
-pub const INDEX_FORMAT: u32 = 8;
+pub const INDEX_FORMAT: u32 = 9;
 /// Longest query accepted by lookup, in characters.
 pub const MAX_QUERY_CHARS: usize = 2_000;
 
@@ -139,6 +139,8 @@ struct SideTableFile {
     vocabulary: Vec<String>,
     /// (system, dot-less code, source, word ids)
     terms: Vec<(System, String, Source, Vec<u32>)>,
+    /// Word ids of the Alphabetic Index's "see condition" main terms.
+    condition_pointers: Vec<u32>,
 }
 
 /// Vocabulary with inverse document frequencies, and every term's words.
@@ -147,6 +149,10 @@ pub struct SideTable {
     pub word_ids: HashMap<String, u32>,
     pub idf: Vec<f32>,
     pub terms: Vec<IndexedTerm>,
+    /// Words the Alphabetic Index sends to the condition ("Kidney - see condition",
+    /// "Chronic - see condition"): where or what kind, never what. Empty for an index
+    /// built without the Index.
+    pub condition_pointers: Vec<u32>,
 }
 
 impl SideTable {
@@ -188,6 +194,7 @@ impl SideTable {
             word_ids,
             idf,
             terms,
+            condition_pointers: file.condition_pointers,
         })
     }
 

@@ -226,6 +226,59 @@ pub fn entry_phrases(entries: &[IndexEntry]) -> Vec<String> {
         .collect()
 }
 
+/// The words of the main terms the Index sends to the condition ("Kidney - see condition",
+/// "Antrum, antral - see condition", "Chronic - see condition"): by the Index's own
+/// convention they say where or what kind, never what, so a reading made of them alone
+/// states no condition. In the Index's order, each word once; a possessive's "s" ("Cowper's
+/// gland") is no word.
+pub fn condition_pointer_words(entries: &[IndexEntry]) -> Vec<String> {
+    let mut words: Vec<String> = Vec::new();
+    for entry in entries
+        .iter()
+        .filter(|e| e.level == 0 && is_condition_pointer(e))
+    {
+        for word in entry
+            .title
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| w.len() > 1 && !matches!(*w, "of" | "or" | "and" | "the"))
+        {
+            let word = word.to_lowercase();
+            if !words.contains(&word) {
+                words.push(word);
+            }
+        }
+    }
+    words
+}
+
+/// The one-word main terms that name a condition (not sent to one), by their first form: an
+/// analyzer may give a pointer the stem of a condition ("Infective" and "Infection",
+/// "Septic" and "Sepsis"), and such a word names the condition after all.
+pub fn condition_words(entries: &[IndexEntry]) -> Vec<String> {
+    let mut words: Vec<String> = Vec::new();
+    for entry in entries
+        .iter()
+        .filter(|e| e.level == 0 && !is_condition_pointer(e))
+    {
+        let head = main_term_head(&entry.title);
+        if head.contains(|c: char| !c.is_alphanumeric()) {
+            continue;
+        }
+        let word = head.to_lowercase();
+        if !words.contains(&word) {
+            words.push(word);
+        }
+    }
+    words
+}
+
+fn is_condition_pointer(entry: &IndexEntry) -> bool {
+    entry
+        .see
+        .as_deref()
+        .is_some_and(|see| see.trim().eq_ignore_ascii_case("condition"))
+}
+
 /// Shortest common beginning of a word and its derived forms in a main term's list.
 const MIN_SHARED_STEM: usize = 4;
 
@@ -447,6 +500,30 @@ mod tests {
         };
         let entries = vec![e(0, "Stenosis, stenotic"), e(1, "aortic")];
         assert_eq!(entry_phrases(&entries)[1], "Stenosis aortic");
+    }
+
+    #[test]
+    fn condition_pointers_are_the_words_of_main_terms_sent_to_the_condition() {
+        let entry = |level: usize, title: &str, see: Option<&str>| IndexEntry {
+            level,
+            title: title.into(),
+            see: see.map(Into::into),
+            ..Default::default()
+        };
+        let entries = vec![
+            entry(0, "Antrum, antral", Some("condition")),
+            entry(0, "Circle of Willis", Some("condition")),
+            entry(0, "Cowper's gland", Some("condition")),
+            entry(0, "Antritis", Some("Sinusitis, maxillary")),
+            entry(0, "Infection, infected, infective", None),
+            entry(0, "Heart beat", None),
+            entry(1, "kidney", Some("condition")),
+        ];
+        assert_eq!(
+            condition_pointer_words(&entries),
+            ["antrum", "antral", "circle", "willis", "cowper", "gland"]
+        );
+        assert_eq!(condition_words(&entries), ["antritis", "infection"]);
     }
 
     #[test]

@@ -370,10 +370,24 @@ pub fn strip_nonessential(text: &str) -> String {
     out.to_string()
 }
 
+/// What an `--extra` source adds to an index.
+pub struct Extra {
+    pub terms: Vec<Term>,
+    /// Words the Alphabetic Index sends to the condition (see
+    /// [`alphabetic_index::condition_pointer_words`]); none from a synonym list.
+    pub condition_pointers: Vec<String>,
+    /// Words of the Index's main terms that name conditions
+    /// ([`alphabetic_index::condition_words`]).
+    pub condition_words: Vec<String>,
+    pub source: ExtraSource,
+}
+
 /// Loads an `--extra` source, detecting its format from the content.
-pub fn load_extra(path: &Path, codes: &CodeSet) -> Result<(Vec<Term>, ExtraSource)> {
+pub fn load_extra(path: &Path, codes: &CodeSet) -> Result<Extra> {
     let head = read_head(path)?;
-    let (terms, format) = if head.trim_start().starts_with("<?xml")
+    let (terms, (condition_pointers, condition_words), format) = if head
+        .trim_start()
+        .starts_with("<?xml")
         || head.trim_start().starts_with('<')
     {
         if !head.contains("ICD10CM.index") {
@@ -385,12 +399,20 @@ pub fn load_extra(path: &Path, codes: &CodeSet) -> Result<(Vec<Term>, ExtraSourc
         let entries = alphabetic_index::read_xml(path)?;
         (
             alphabetic_index::terms_from_entries(&entries, codes),
+            (
+                alphabetic_index::condition_pointer_words(&entries),
+                alphabetic_index::condition_words(&entries),
+            ),
             "cms-index-xml",
         )
     } else if head.starts_with("RowID,") || head.starts_with("\u{feff}RowID,") {
         let entries = alphabetic_index::read_csv(path)?;
         (
             alphabetic_index::terms_from_entries(&entries, codes),
+            (
+                alphabetic_index::condition_pointer_words(&entries),
+                alphabetic_index::condition_words(&entries),
+            ),
             "cms-index-csv",
         )
     } else if head
@@ -398,7 +420,11 @@ pub fn load_extra(path: &Path, codes: &CodeSet) -> Result<(Vec<Term>, ExtraSourc
         .find(|l| !l.trim().is_empty() && !l.starts_with('#'))
         .is_some_and(|l| l.contains('\t'))
     {
-        (read_synonym_tsv(path, codes)?, "synonym-tsv")
+        (
+            read_synonym_tsv(path, codes)?,
+            (Vec::new(), Vec::new()),
+            "synonym-tsv",
+        )
     } else {
         return Err(Error::UnknownFormat {
             path: path.to_path_buf(),
@@ -411,7 +437,12 @@ pub fn load_extra(path: &Path, codes: &CodeSet) -> Result<(Vec<Term>, ExtraSourc
         sha256: crate::assets::sha256_file(path)?,
         terms: terms.len(),
     };
-    Ok((terms, source))
+    Ok(Extra {
+        terms,
+        condition_pointers,
+        condition_words,
+        source,
+    })
 }
 
 fn read_head(path: &Path) -> Result<String> {

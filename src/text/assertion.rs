@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::offsets::CharIndex;
 use super::sections::Section;
 use super::sentences::Sentence;
+use super::time_expressions::TIME_UNITS;
 use super::tokenize::{tokenize, Token};
 
 /// What a note asserts about a mention.
@@ -173,30 +174,6 @@ const PHRASES: &[(Role, &[&str])] = &[
             "prior to",
             "history of present illness",
             "history of the present illness",
-            // A duration before "history of" dates an illness still present: "a three-day
-            // history of fever", "a 10-year history of diabetes" (ConText's pseudo-triggers).
-            "hour history of",
-            "hours history of",
-            "day history of",
-            "days history of",
-            "week history of",
-            "weeks history of",
-            "wk history of",
-            "wks history of",
-            "month history of",
-            "months history of",
-            "year history of",
-            "years history of",
-            "yr history of",
-            "yrs history of",
-            "day hx of",
-            "days hx of",
-            "week hx of",
-            "weeks hx of",
-            "month hx of",
-            "months hx of",
-            "year hx of",
-            "years hx of",
             "if needed",
             "if necessary",
             "if possible",
@@ -204,22 +181,6 @@ const PHRASES: &[(Role, &[&str])] = &[
             "if not",
             "as soon as possible",
             "whenever possible",
-            // "old" is a historical trigger; ages are not.
-            "year old",
-            "years old",
-            "year-old",
-            "years-old",
-            "yr old",
-            "yrs old",
-            "month old",
-            "months old",
-            "month-old",
-            "week old",
-            "weeks old",
-            "week-old",
-            "day old",
-            "days old",
-            "day-old",
         ],
     ),
     (
@@ -764,12 +725,22 @@ const RELATIVE_AS_PERSON: &[&str] = &[
     "here with",
 ];
 
-/// Every lexicon phrase with its role, hand-written lists first, then generated relative phrases.
+/// Every lexicon phrase with its role: hand-written lists first, then generated time and
+/// relative phrases.
 fn lexicon_phrases() -> Vec<(String, Role)> {
     let mut phrases: Vec<(String, Role)> = PHRASES
         .iter()
         .flat_map(|&(role, list)| list.iter().map(move |&p| (p.to_owned(), role)))
         .collect();
+    // A duration before "history of" dates an illness still present ("a three-day history
+    // of fever", "a 10-year history of diabetes"); "old" is a historical trigger, ages are
+    // not ("a 60-year-old man"): ConText's pseudo-triggers.
+    for &unit in TIME_UNITS {
+        for phrase in ["history of", "hx of", "old"] {
+            phrases.push((format!("{unit} {phrase}"), Role::Pseudo));
+        }
+        phrases.push((format!("{unit}-old"), Role::Pseudo));
+    }
     for &relative in RELATIVES {
         phrases.push((
             relative.to_owned(),

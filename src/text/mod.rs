@@ -9,12 +9,15 @@ mod layout;
 mod offsets;
 mod sections;
 mod sentences;
+mod time_expressions;
 mod tokenize;
 
 pub use assertion::Assertion;
 pub use sections::Section;
 pub use sentences::Sentence;
 pub use tokenize::Token;
+
+pub(crate) use time_expressions::in_time_expression;
 
 use assertion::ContextIndex;
 use layout::Layout;
