@@ -10,6 +10,7 @@
 //! lack is inactive, so the stage runs on the small fixture code sets of the tests too.
 
 mod consciousness;
+mod encounter_reason;
 mod osteoporotic_fracture;
 mod pattern;
 pub mod seventh;
@@ -135,6 +136,10 @@ pub const RULES: &[(&str, &str)] = &[
     (
         "pregnancy_context",
         "I.C.15.a: chapter 15 codes only where the note states a pregnancy",
+    ),
+    (
+        "encounter_reason",
+        "I.C.21.c.16, I.C.21.c.8: a reason-for-encounter code only where the note states that reason",
     ),
     (
         "uncertain_outpatient",
@@ -339,6 +344,8 @@ pub struct Guidelines {
     analyzer: crate::index::Analyzer,
     /// I.C.13.d.2: osteoporosis with a current fracture (M80).
     osteoporotic_fractures: osteoporotic_fracture::OsteoporoticFractures,
+    /// I.C.21.c.16, I.C.21.c.8: codes that say why the encounter took place.
+    encounter_reasons: encounter_reason::EncounterReasons,
 }
 
 #[derive(Clone, Debug)]
@@ -471,6 +478,7 @@ impl Guidelines {
             diabetes_types,
             analyzer: crate::index::Analyzer::new(),
             osteoporotic_fractures: osteoporotic_fracture::OsteoporoticFractures::new(),
+            encounter_reasons: encounter_reason::EncounterReasons::new(),
             not_together: pairs(NOT_TOGETHER),
             only_with: pairs(ONLY_WITH),
             links,
@@ -558,6 +566,10 @@ impl Guidelines {
                     ));
                 }
             }
+        }
+        if on("encounter_reason") {
+            self.encounter_reasons
+                .apply(codes, note, findings, &mut verdict);
         }
         // IV.H: outpatient coding does not code uncertain diagnoses.
         for (i, f) in findings.iter().enumerate() {

@@ -203,6 +203,14 @@ const TABULAR: &str = r#"<?xml version="1.0" encoding="utf-8"?>
     </section>
   </chapter>
   <chapter><name>21</name><desc>Factors influencing health status (Z00-Z99)</desc>
+    <section id="Z00-Z13"><desc>Persons encountering health services for examinations (Z00-Z13)</desc>
+      <diag><name>Z00</name><desc>Encounter for general examination without complaint, suspected or reported diagnosis</desc>
+        <diag><name>Z00.0</name><desc>Encounter for general adult medical examination</desc>
+          <diag><name>Z00.00</name><desc>Encounter for general adult medical examination without abnormal findings</desc></diag>
+        </diag>
+      </diag>
+      <diag><name>Z09</name><desc>Encounter for follow-up examination after completed treatment for conditions other than malignant neoplasm</desc></diag>
+    </section>
     <section id="Z77-Z99"><desc>Persons with potential health hazards related to family and personal history (Z77-Z99)</desc>
       <diag><name>Z86</name><desc>Personal history of certain other diseases</desc>
         <diag><name>Z86.7</name><desc>Personal history of diseases of the circulatory system</desc>
@@ -376,6 +384,43 @@ fn hypertension_with_ckd_is_presumed_hypertensive_ckd() {
         case.dropped_by("I10", Inpatient).map(|r| r.kind),
         Some("combination".into())
     );
+}
+
+#[test]
+fn a_reason_for_an_encounter_only_where_the_note_states_it() {
+    let reported = |text: &str, code: &str, words: &str| {
+        Case::new(text, &[(code, words, Present)]).reported(Inpatient)
+    };
+    let exam = "Z00.00";
+    assert_eq!(
+        reported(
+            "Annual physical examination. No complaints.",
+            exam,
+            "physical examination"
+        ),
+        [exam]
+    );
+    assert_eq!(
+        reported(
+            "Feels well. Presents for a routine physical examination.",
+            exam,
+            "physical examination"
+        ),
+        [exam]
+    );
+    assert!(reported(
+        "Chest pain since this morning. Physical examination was normal.",
+        exam,
+        "physical examination"
+    )
+    .is_empty());
+    let plan = Case::new(
+        "Cough resolved with amoxicillin. Follow-up in two weeks.",
+        &[("Z09", "follow - up", Present)],
+    );
+    let rule = plan.dropped_by("Z09", Inpatient).expect("Z09 dropped");
+    assert_eq!(rule.kind, "encounter_reason");
+    assert_eq!(rule.guideline.as_deref(), Some("I.C.21.c.8"));
 }
 
 #[test]
