@@ -421,8 +421,14 @@ impl Engine {
         // The lexical ranker is the fast path: its features are the words', so the
         // encoder (most of a note's cost) does not run for it.
         if options.ranker == RankerChoice::Learned {
+            // The encoder appends its readings; those before were checked above.
+            let checked = mentions.len();
             self.encode_mentions(&note, &mut mentions, options.components.encoder_candidates)?;
-            mentions.retain(|m| wanted(m) && performed(m));
+            let mut k = 0;
+            mentions.retain(|m| {
+                k += 1;
+                k <= checked || (wanted(m) && performed(m))
+            });
         }
         // Stated drug therapy and status: the drug's name, or the status phrase ("s/p
         // CABG"), is a mention of its code.

@@ -55,8 +55,8 @@ pub fn find(note: &Note, codes: &CodeSet) -> Vec<ProcedureMention> {
 
 /// Is a procedure stated by tokens `first..=last` guarded as not performed ("chest x-ray
 /// ordered", "planned colonoscopy") by a phrase of `guards.tsv` within reach in its
-/// sentence, or stated in a plan? For procedures found by other means than the composer
-/// (index terms, learned phrases).
+/// sentence, or stated in a plan? Applies to every procedure reading: index terms, learned
+/// phrases, the encoder's and the composer's.
 pub fn guarded(note: &Note, first: usize, last: usize) -> bool {
     let Some(sentence) = note.sentences.get(note.sentence_of_token(first)) else {
         return false;
