@@ -15,7 +15,7 @@ const FIXTURE_CODES: &str = "\
 0YQ50ZZ 0YQ54ZZ 0YQ60ZZ 0YQ64ZZ 0YU50JZ 0YU54JZ 0YU60JZ 0YU64JZ 08RJ3JZ 08RK3JZ 08DJ3ZZ \
 08DK3ZZ 0FJ40ZZ 0FJ44ZZ 0TC70ZZ 0TC78ZZ 0TF70ZZ 0TF78ZZ 0TJ90ZZ 0TJ98ZZ 0PSH0ZZ 0PSH34Z \
 0PSHXZZ 2W3CX1Z 2W3CX2Z 0SR9019 0SR9039 0SR9049 0SR904Z 0SR90J9 0SR90JZ 0UTC0ZZ 0UTC4ZZ \
-0UT90ZZ 0UT94ZZ 0UT94ZL";
+0UT90ZZ 0UT94ZZ 0UT94ZL 0DBN8ZZ 0DTN8ZZ 0TT78ZZ";
 
 fn fixture_set() -> CodeSet {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -69,6 +69,25 @@ fn laparoscopic_appendectomy_is_a_resection_through_a_scope() {
         .collect();
     assert_eq!(words, ["laparoscopic", "appendectomy"]);
     assert_eq!(m.sentence, note.sentence_of_token(m.tokens[0]));
+}
+
+#[test]
+fn what_is_removed_decides_the_root_operation() {
+    let set = fixture_set();
+    let composer = ProcedureComposer::new(&set);
+    let codes = |text: &str| codes_of(&composer, &set, text);
+    assert_eq!(
+        codes("Colonoscopy with removal of a 5 mm sigmoid polyp by snare."),
+        ["0DBN8ZZ"]
+    );
+    assert_eq!(
+        codes("Ureteroscopy with removal of a left ureteral stone."),
+        ["0TC78ZZ"]
+    );
+    assert_eq!(
+        codes("The gallbladder was removed laparoscopically."),
+        ["0FT44ZZ"]
+    );
 }
 
 #[test]
