@@ -10,8 +10,8 @@ use crate::text::{Note, Section};
 
 const ENCOUNTER_REASONS: &str = include_str!("data/encounter_reasons.tsv");
 
-/// Most words between a reason phrase and the code's words ("presents for a routine annual
-/// physical examination").
+/// Most words between a reason phrase, or the note's start, and the code's words ("presents
+/// for a routine annual physical examination").
 const REASON_REACH: usize = 4;
 
 #[derive(Clone, Debug)]
@@ -96,13 +96,19 @@ impl EncounterReasons {
         let Some(sentence) = note.sentences.get(span.sentence) else {
             return false;
         };
-        if span.sentence == 0 || sentence.section == Section::ChiefComplaint {
+        if sentence.section == Section::ChiefComplaint {
             return true;
         }
         let words = sentence_words(note, span.sentence);
         let Some(first) = words.iter().position(|&(k, _)| k == span.first()) else {
             return false;
         };
+        // The note opens with it ("Surveillance colonoscopy.", "Routine postpartum visit 6
+        // weeks after delivery"), not merely in its first sentence ("Iron deficiency anemia
+        // due to chronic blood loss" is no encounter for blood typing).
+        if span.sentence == 0 && first <= REASON_REACH {
+            return true;
+        }
         self.phrases.iter().any(|phrase| {
             (0..first).any(|start| {
                 let end = start + phrase.len();

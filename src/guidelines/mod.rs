@@ -2324,8 +2324,12 @@ fn unspecified_siblings(codes: &CodeSet, findings: &[Finding], verdict: &mut Ver
         if vagueness == 0 && !default {
             continue;
         }
-        // A residual "Other ..." code names no more than the unspecified one.
-        let residual = |s: CodeId| codes.get(s).is_residual();
+        // A residual "Other ..." code beside it names no more than the unspecified one; one
+        // in a subcategory of the condition still names that subcategory (Z85.038 "...
+        // other malignant neoplasm of large intestine" beside Z85.9 "... of malignant
+        // neoplasm, unspecified").
+        let residual =
+            |s: CodeId| codes.get(s).is_residual() && condition_of(codes, s) == Some(parent);
         let better = specific.iter().copied().find(|&s| {
             s != f.code
                 && codes.get(s).billable

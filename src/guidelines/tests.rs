@@ -414,6 +414,12 @@ fn a_reason_for_an_encounter_only_where_the_note_states_it() {
         "physical examination"
     )
     .is_empty());
+    assert!(reported(
+        "Iron deficiency anemia due to chronic blood loss from a routine physical examination.",
+        exam,
+        "physical examination"
+    )
+    .is_empty());
     let plan = Case::new(
         "Cough resolved with amoxicillin. Follow-up in two weeks.",
         &[("Z09", "follow - up", Present)],
