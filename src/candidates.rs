@@ -169,6 +169,9 @@ pub struct Matcher {
     in_clause: Vec<bool>,
     /// Per vocabulary word: is it what a title's disorder is "of" (see [`site_words`])?
     site: Vec<bool>,
+    /// Words an ICD-10-CM title puts after a comma (see
+    /// [`CodeSet::title_qualifiers`]): a denial does not reach past a comma before one.
+    title_qualifiers: HashSet<String>,
     /// Per vocabulary word: a site, or a word the Alphabetic Index sends to the condition
     /// ("Antrum, antral - see condition"): a reading of such words alone names no
     /// condition.
@@ -844,6 +847,7 @@ impl Matcher {
             in_clause,
             site,
             no_condition,
+            title_qualifiers: codes.title_qualifiers(),
             localized_elsewhere,
             generic_head: side
                 .vocabulary
@@ -1100,9 +1104,10 @@ impl Matcher {
         if self.term_flags[t as usize] & DENIED_CLAUSE != 0
             && self.denied_clause.get(&t).is_some_and(|d| {
                 d.iter().any(|w| {
-                    occurrences
-                        .get(w)
-                        .is_some_and(|at| at.iter().any(|&p| !denied_at(note, p, range.start)))
+                    occurrences.get(w).is_some_and(|at| {
+                        at.iter()
+                            .any(|&p| !denied_at(note, p, range.start, &self.title_qualifiers))
+                    })
                 })
             })
         {
@@ -1187,7 +1192,9 @@ impl Matcher {
         for &w in &clause_words {
             if !says_clause(w) {
                 for &p in occurrences.get(&w).map_or(&[][..], Vec::as_slice) {
-                    if denied_at(note, p, range.start) && p.abs_diff(anchor) <= 8 {
+                    if denied_at(note, p, range.start, &self.title_qualifiers)
+                        && p.abs_diff(anchor) <= 8
+                    {
                         clause_tokens.push(p);
                     }
                 }
@@ -1195,7 +1202,7 @@ impl Matcher {
             }
             let mut stated = false;
             for &p in occurrences.get(&w).map_or(&[][..], Vec::as_slice) {
-                if !denied_at(note, p, range.start) {
+                if !denied_at(note, p, range.start, &self.title_qualifiers) {
                     stated = true;
                 } else if p.abs_diff(anchor) <= 8 {
                     clause_tokens.push(p);
@@ -1419,13 +1426,14 @@ const DENIALS: &[&str] = &[
 
 /// Is token `k` denied: a denial word before it in its clause (up to four words back, not
 /// past punctuation or "with"/"but")?
-fn denied_at(note: &Note, k: usize, sentence_start: usize) -> bool {
+fn denied_at(note: &Note, k: usize, sentence_start: usize, axes: &HashSet<String>) -> bool {
     note.denied_before(
         k,
         sentence_start,
         DENIALS,
         &[".", ";", ":", "with", "but", "due"],
         &[],
+        axes,
     )
 }
 

@@ -216,6 +216,26 @@ pub struct CodeSetVersion {
 }
 
 impl CodeSet {
+    /// The words the ICD-10-CM titles put right after a comma, where a title names a further
+    /// axis of its condition ("Migraine without aura, intractable"; "..., left"; "..., not
+    /// intractable"; "..., stage 3"). In a note, a comma before such a word opens another
+    /// axis: a denial before the comma does not reach past it.
+    pub fn title_qualifiers(&self) -> std::collections::HashSet<String> {
+        self.codes
+            .iter()
+            .filter(|c| c.system == System::Icd10cm)
+            .flat_map(|c| {
+                c.title
+                    .to_ascii_lowercase()
+                    .split(", ")
+                    .skip(1)
+                    .filter_map(|clause| clause.split_whitespace().next().map(str::to_string))
+                    .collect::<Vec<_>>()
+            })
+            .filter(|w| w.len() >= 3 && w.chars().all(|c| c.is_ascii_alphabetic()))
+            .collect()
+    }
+
     /// Loads ICD-10-CM and ICD-10-PCS from the fetched assets.
     pub fn load(assets: &Assets) -> Result<CodeSet> {
         let mut set = CodeSet::default();

@@ -346,6 +346,9 @@ pub struct Guidelines {
     osteoporotic_fractures: osteoporotic_fracture::OsteoporoticFractures,
     /// I.C.21.c.16, I.C.21.c.8: codes that say why the encounter took place.
     encounter_reasons: encounter_reason::EncounterReasons,
+    /// Words the ICD-10-CM titles put right after a comma, as an axis of their own
+    /// ("Migraine without aura, intractable", "..., left", "..., stage 3").
+    title_qualifiers: HashSet<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -479,6 +482,7 @@ impl Guidelines {
             analyzer: crate::index::Analyzer::new(),
             osteoporotic_fractures: osteoporotic_fracture::OsteoporoticFractures::new(),
             encounter_reasons: encounter_reason::EncounterReasons::new(),
+            title_qualifiers: codes.title_qualifiers(),
             not_together: pairs(NOT_TOGETHER),
             only_with: pairs(ONLY_WITH),
             links,
@@ -595,7 +599,14 @@ impl Guidelines {
         // What the note denies goes first: a denied reading makes no other redundant (a
         // reading dropped for it would stand again once it is gone).
         if on("denied") {
-            denied_words(&self.analyzer, codes, note, findings, &mut verdict);
+            denied_words(
+                &self.analyzer,
+                &self.title_qualifiers,
+                codes,
+                note,
+                findings,
+                &mut verdict,
+            );
         }
         if on("same_words") {
             same_words_better_code(codes, findings, &mut verdict);
@@ -662,7 +673,14 @@ impl Guidelines {
         // Last of the rules that choose among a condition's codes: the unspecified code it
         // refines has already stood every rule above.
         if on("stated_axis") {
-            stated_axis(&self.analyzer, codes, note, findings, &mut verdict);
+            stated_axis(
+                &self.analyzer,
+                &self.title_qualifiers,
+                codes,
+                note,
+                findings,
+                &mut verdict,
+            );
             if on("combination") {
                 parts_of_stated_details(codes, findings, &mut verdict);
             }
@@ -1292,6 +1310,7 @@ fn names_no_axis(word: &str) -> bool {
 /// an organism), and one code alone must fit.
 fn stated_axis(
     analyzer: &crate::index::Analyzer,
+    qualifiers: &HashSet<String>,
     codes: &CodeSet,
     note: &Note,
     findings: &[Finding],
@@ -1352,7 +1371,7 @@ fn stated_axis(
             let from = t.first().saturating_sub(AXIS_WINDOW).max(from);
             let to = (t.last() + AXIS_WINDOW + 1).min(to);
             for k in from..to {
-                if denied_token(note, k, from) {
+                if denied_token(note, k, from, qualifiers) {
                     continue;
                 }
                 let token = &note.tokens[k];
@@ -1884,13 +1903,19 @@ const DENIALS: &[&str] = &["no", "without", "not", "nor", "w/o"];
 
 /// Is the note's token `k` denied: a denial word before it in its clause, with only the
 /// words of a list ("without obstruction or gangrene") or of the same phrase between?
-fn denied_token(note: &Note, k: usize, sentence_start: usize) -> bool {
+fn denied_token(
+    note: &Note,
+    k: usize,
+    sentence_start: usize,
+    qualifiers: &HashSet<String>,
+) -> bool {
     note.denied_before(
         k,
         sentence_start,
         DENIALS,
         &[".", ";", ":", "with", "but", "and", "due", "of"],
         DENIED_OBJECT_NOUNS,
+        qualifiers,
     )
 }
 
@@ -1905,17 +1930,19 @@ fn title_affirms(analyzer: &crate::index::Analyzer, title: &str, word: &str) -> 
     let Some(stem) = analyzer.word(word) else {
         return false;
     };
-    let words: Vec<String> = title
-        .to_ascii_lowercase()
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(str::to_string)
-        .collect();
-    words.iter().enumerate().any(|(i, w)| {
-        analyzer.word(w).as_deref() == Some(stem.as_str())
-            && !words[i.saturating_sub(3)..i]
-                .iter()
-                .any(|p| DENIALS.contains(&p.as_str()))
+    // A denial reaches within its comma's clause: "Migraine without aura, intractable"
+    // states the intractability.
+    title.to_ascii_lowercase().split(',').any(|clause| {
+        let words: Vec<&str> = clause
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .collect();
+        words.iter().enumerate().any(|(i, w)| {
+            analyzer.word(w).as_deref() == Some(stem.as_str())
+                && !words[i.saturating_sub(3)..i]
+                    .iter()
+                    .any(|p| DENIALS.contains(p))
+        })
     })
 }
 
@@ -1925,6 +1952,7 @@ fn title_affirms(analyzer: &crate::index::Analyzer, title: &str, word: &str) -> 
 /// the documentation supports.
 fn denied_words(
     analyzer: &crate::index::Analyzer,
+    qualifiers: &HashSet<String>,
     codes: &CodeSet,
     note: &Note,
     findings: &[Finding],
@@ -1941,7 +1969,7 @@ fn denied_words(
                 let word = note.tokens.get(k)?.norm.as_str();
                 (word.len() >= 4
                     && word.chars().all(char::is_alphabetic)
-                    && denied_token(note, k, start)
+                    && denied_token(note, k, start, qualifiers)
                     && title_affirms(analyzer, title, word))
                 .then(|| word.to_string())
             })

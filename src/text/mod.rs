@@ -111,7 +111,8 @@ impl Note {
     /// Is token `k` denied: one of `denials` among the (up to) four tokens before it, from
     /// `sentence_start` on, with none of `stops` (punctuation, "with", ...) between? A stop
     /// right after one of `passed_after` does not stop ("of" after "signs": "no signs of
-    /// infection").
+    /// infection"), and a comma before one of `axes` does ("without aura, intractable": see
+    /// [`crate::codeset::CodeSet::title_qualifiers`]).
     pub fn denied_before(
         &self,
         k: usize,
@@ -119,6 +120,7 @@ impl Note {
         denials: &[&str],
         stops: &[&str],
         passed_after: &[&str],
+        axes: &std::collections::HashSet<String>,
     ) -> bool {
         let from = k.saturating_sub(4).max(sentence_start);
         for i in (from..k).rev() {
@@ -128,6 +130,15 @@ impl Note {
             }
             let passed = i > from && passed_after.contains(&self.tokens[i - 1].norm.as_str());
             if stops.contains(&w) && !passed {
+                return false;
+            }
+            // A comma that opens another axis ("without aura, intractable") ends the denial.
+            if w == ","
+                && self
+                    .tokens
+                    .get(i + 1)
+                    .is_some_and(|t| axes.contains(&t.norm))
+            {
                 return false;
             }
         }

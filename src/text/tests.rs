@@ -679,3 +679,31 @@ fn a_trigger_ending_on_the_terms_first_word_still_reaches_it() {
         Present
     );
 }
+
+#[test]
+fn a_denial_stops_at_a_comma_that_opens_another_axis() {
+    let axes: std::collections::HashSet<String> = ["intractable", "not"]
+        .iter()
+        .map(|w| w.to_string())
+        .collect();
+    let denied = |text: &str, word: &str| {
+        let note = Note::analyze(text);
+        let k = note
+            .tokens
+            .iter()
+            .position(|t| t.norm == word)
+            .expect("word in note");
+        note.denied_before(k, 0, &["no", "without", "not"], &["."], &[], &axes)
+    };
+    assert!(!denied(
+        "Migraine without aura, intractable.",
+        "intractable"
+    ));
+    assert!(denied(
+        "Migraine without aura, not intractable.",
+        "intractable"
+    ));
+    assert!(denied("Migraine without aura.", "aura"));
+    // A list goes on past its commas.
+    assert!(denied("No fever, chills or cough.", "chills"));
+}
