@@ -81,7 +81,8 @@ pub fn code_set_terms(codes: &CodeSet) -> Vec<Term> {
         if let Some(notes) = code.notes() {
             // "Includes" notes name what the category covers ("high blood pressure" at I10).
             for inclusion in notes.inclusion_terms.iter().chain(&notes.includes) {
-                push_with_essential_form(&mut terms, id, inclusion, Source::InclusionTerm);
+                let inclusion = with_title_side_kept(inclusion, &code.title);
+                push_with_essential_form(&mut terms, id, &inclusion, Source::InclusionTerm);
             }
         }
         if code.kind == CodeKind::Code {
@@ -89,6 +90,36 @@ pub fn code_set_terms(codes: &CodeSet) -> Vec<Term> {
         }
     }
     terms
+}
+
+/// A nonessential modifier naming the side the code's title names is the code's own axis:
+/// "Inguinal hernia (bilateral) causing obstruction" under K40.0 "Bilateral inguinal hernia,
+/// with obstruction ..." is bilateral only where the note says so (the unilateral code is the
+/// Index's default; I.B.13). Its parentheses go, its words stay, so no form of the term lacks
+/// the side.
+fn with_title_side_kept(text: &str, title: &str) -> String {
+    const SIDES: &[&str] = &["bilateral", "right", "left"];
+    let title_words = words_lower(title);
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(open) = rest.find('(') {
+        let Some(close) = rest[open..].find(')').map(|c| open + c) else {
+            break;
+        };
+        let inside = &rest[open + 1..close];
+        let names_side = words_lower(inside)
+            .iter()
+            .any(|w| SIDES.contains(&w.as_str()) && title_words.contains(w));
+        out.push_str(&rest[..open]);
+        if names_side {
+            out.push_str(inside);
+        } else {
+            out.push_str(&rest[open..=close]);
+        }
+        rest = &rest[close + 1..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Inclusion terms of a category apply to every code below it: "Postmenopausal
@@ -113,10 +144,12 @@ fn push_inherited_inclusions(terms: &mut Vec<Term>, codes: &CodeSet, id: CodeId)
     if specific.is_empty() {
         return;
     }
+    let title = &codes.get(id).title;
     for inclusion in notes.inclusion_terms.iter().take(4) {
+        let inclusion = with_title_side_kept(inclusion, title);
         terms.push(Term {
             code: id,
-            text: format!("{} {}", strip_nonessential(inclusion), specific.join(" ")),
+            text: format!("{} {}", strip_nonessential(&inclusion), specific.join(" ")),
             source: Source::InclusionTerm,
         });
     }
@@ -131,7 +164,7 @@ fn words_lower(text: &str) -> Vec<String> {
 
 /// Version of the code that makes an index's terms from titles (short forms, joined
 /// prefixes, variants): raised when it changes, so that older indexes are rebuilt.
-const TERM_RULES_VERSION: u32 = 2;
+const TERM_RULES_VERSION: u32 = 3;
 
 /// The built-in lexicon data an index's terms are made from (phrase variants, the clinical
 /// abbreviation list, the analyzer's synonym and spelling tables, the term rules' version):
@@ -496,6 +529,23 @@ pub fn read_synonym_tsv(path: &Path, codes: &CodeSet) -> Result<Vec<Term>> {
 mod tests {
     fn short(title: &str) -> Option<String> {
         super::bracketed_short_forms(title).into_iter().next()
+    }
+
+    #[test]
+    fn a_nonessential_side_the_title_names_is_kept() {
+        let bilateral = "Bilateral inguinal hernia, with obstruction, without gangrene";
+        assert_eq!(
+            super::with_title_side_kept(
+                "Inguinal hernia (bilateral) causing obstruction without gangrene",
+                bilateral
+            ),
+            "Inguinal hernia bilateral causing obstruction without gangrene"
+        );
+        // Other nonessential words stay nonessential; a side the title does not name too.
+        assert_eq!(
+            super::with_title_side_kept("Hernia (inguinal) (bilateral)", "Hernia, unspecified"),
+            "Hernia (inguinal) (bilateral)"
+        );
     }
 
     #[test]
