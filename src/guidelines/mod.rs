@@ -599,14 +599,7 @@ impl Guidelines {
         // What the note denies goes first: a denied reading makes no other redundant (a
         // reading dropped for it would stand again once it is gone).
         if on("denied") {
-            denied_words(
-                &self.analyzer,
-                &self.title_qualifiers,
-                codes,
-                note,
-                findings,
-                &mut verdict,
-            );
+            self.denied_words(codes, note, findings, &mut verdict);
         }
         if on("same_words") {
             same_words_better_code(codes, findings, &mut verdict);
@@ -673,14 +666,7 @@ impl Guidelines {
         // Last of the rules that choose among a condition's codes: the unspecified code it
         // refines has already stood every rule above.
         if on("stated_axis") {
-            stated_axis(
-                &self.analyzer,
-                &self.title_qualifiers,
-                codes,
-                note,
-                findings,
-                &mut verdict,
-            );
+            self.stated_axis(codes, note, findings, &mut verdict);
             if on("combination") {
                 parts_of_stated_details(codes, findings, &mut verdict);
             }
@@ -1301,128 +1287,130 @@ fn names_no_axis(word: &str) -> bool {
     crate::index::is_filler(word) || matches!(word, "whether" | "with" | "without" | "not")
 }
 
-/// I.A.9.b, I.B.18: an "unspecified" code becomes the code of its condition whose
-/// distinguishing title words the note states in the mention's sentence ("nicotine
-/// dependence" with "cigarettes": F17.210 "Nicotine dependence, cigarettes,
-/// uncomplicated", not F17.200 "..., unspecified, uncomplicated"; "carcinoma of the right
-/// breast, upper outer quadrant": C50.411, not C50.911 "... unspecified site ..."). The
-/// specific code must keep every word of the unspecified one that names an axis (a side,
-/// an organism), and one code alone must fit.
-fn stated_axis(
-    analyzer: &crate::index::Analyzer,
-    qualifiers: &HashSet<String>,
-    codes: &CodeSet,
-    note: &Note,
-    findings: &[Finding],
-    verdict: &mut Verdict,
-) {
-    let title_words = |id: CodeId| -> Vec<String> { analyzer.words(&codes.get(id).title) };
-    for (i, f) in findings.iter().enumerate() {
-        let code = codes.get(f.code);
-        if verdict.dropped[i].is_some()
-            || !f.stated()
-            || f.assertion == Assertion::Negated
-            || code.system != System::Icd10cm
-            || code.kind == CodeKind::SeventhCharacter
-            || unspecified_count(codes, f.code) == 0
-        {
-            continue;
-        }
-        let Some(mut condition) = condition_of(codes, f.code) else {
-            continue;
-        };
-        // From the condition's own unspecified level up ("Nicotine dependence,
-        // unspecified" F17.20 to F17.2, whose F17.21- are the cigarettes).
-        while codes
-            .get(condition)
-            .title
-            .to_ascii_lowercase()
-            .contains("unspecified")
-        {
-            match codes
-                .get(condition)
-                .parent
-                .filter(|&p| codes.get(p).kind == CodeKind::Code)
+impl Guidelines {
+    /// I.A.9.b, I.B.18: an "unspecified" code becomes the code of its condition whose
+    /// distinguishing title words the note states in the mention's sentence ("nicotine
+    /// dependence" with "cigarettes": F17.210 "Nicotine dependence, cigarettes,
+    /// uncomplicated", not F17.200 "..., unspecified, uncomplicated"; "carcinoma of the right
+    /// breast, upper outer quadrant": C50.411, not C50.911 "... unspecified site ..."). The
+    /// specific code must keep every word of the unspecified one that names an axis (a side,
+    /// an organism), and one code alone must fit.
+    fn stated_axis(
+        &self,
+        codes: &CodeSet,
+        note: &Note,
+        findings: &[Finding],
+        verdict: &mut Verdict,
+    ) {
+        let (analyzer, qualifiers) = (&self.analyzer, &self.title_qualifiers);
+        let title_words = |id: CodeId| -> Vec<String> { analyzer.words(&codes.get(id).title) };
+        for (i, f) in findings.iter().enumerate() {
+            let code = codes.get(f.code);
+            if verdict.dropped[i].is_some()
+                || !f.stated()
+                || f.assertion == Assertion::Negated
+                || code.system != System::Icd10cm
+                || code.kind == CodeKind::SeventhCharacter
+                || unspecified_count(codes, f.code) == 0
             {
-                Some(p) => condition = p,
-                None => break,
+                continue;
             }
-        }
-        // The analysed words next to the mention (a few tokens either side, within its
-        // sentence or a clause a semicolon joins to it: "smokes 1 ppd cigarettes; nicotine
-        // dependent"), not denied.
-        let mut said: HashSet<String> = HashSet::new();
-        for t in &f.terms {
-            let Some(sentence) = note.sentences.get(t.sentence) else {
+            let Some(mut condition) = condition_of(codes, f.code) else {
                 continue;
             };
-            let mut from = sentence.tokens.start;
-            let mut s = t.sentence;
-            while s > 0 && ends_with_semicolon(note, s - 1) {
-                s -= 1;
-                from = note.sentences[s].tokens.start;
-            }
-            let mut to = sentence.tokens.end;
-            let mut s = t.sentence;
-            while s + 1 < note.sentences.len() && ends_with_semicolon(note, s) {
-                s += 1;
-                to = note.sentences[s].tokens.end;
-            }
-            let from = t.first().saturating_sub(AXIS_WINDOW).max(from);
-            let to = (t.last() + AXIS_WINDOW + 1).min(to);
-            for k in from..to {
-                if denied_token(note, k, from, qualifiers) {
-                    continue;
-                }
-                let token = &note.tokens[k];
-                said.extend(analyzer.words(&note.slice(token.start, token.end)));
-            }
-        }
-        let own = title_words(f.code);
-        let vagueness = unspecified_count(codes, f.code);
-        let mut fits: Vec<(usize, CodeId)> = Vec::new();
-        let mut stack = vec![condition];
-        while let Some(c) = stack.pop() {
-            stack.extend(codes.get(c).children.iter().copied());
-            let candidate = codes.get(c);
-            // "Other ..." codes are residual: silence does not choose them.
-            let residual = candidate
+            // From the condition's own unspecified level up ("Nicotine dependence,
+            // unspecified" F17.20 to F17.2, whose F17.21- are the cigarettes).
+            while codes
+                .get(condition)
                 .title
                 .to_ascii_lowercase()
-                .split(|c: char| !c.is_alphanumeric())
-                .any(|w| w == "other");
-            if c == f.code
-                || residual
-                || !candidate.billable
-                || candidate.kind == CodeKind::SeventhCharacter
-                || unspecified_count(codes, c) >= vagueness
+                .contains("unspecified")
             {
-                continue;
+                match codes
+                    .get(condition)
+                    .parent
+                    .filter(|&p| codes.get(p).kind == CodeKind::Code)
+                {
+                    Some(p) => condition = p,
+                    None => break,
+                }
             }
-            let words = title_words(c);
-            let extra: Vec<&String> = words
-                .iter()
-                .filter(|w| !own.contains(w) && !names_no_axis(w))
-                .collect();
-            let lost = own.iter().any(|w| !words.contains(w) && !names_no_axis(w));
-            if !extra.is_empty() && !lost && extra.iter().all(|w| said.contains(*w)) {
-                fits.push((extra.len(), c));
+            // The analysed words next to the mention (a few tokens either side, within its
+            // sentence or a clause a semicolon joins to it: "smokes 1 ppd cigarettes; nicotine
+            // dependent"), not denied.
+            let mut said: HashSet<String> = HashSet::new();
+            for t in &f.terms {
+                let Some(sentence) = note.sentences.get(t.sentence) else {
+                    continue;
+                };
+                let mut from = sentence.tokens.start;
+                let mut s = t.sentence;
+                while s > 0 && ends_with_semicolon(note, s - 1) {
+                    s -= 1;
+                    from = note.sentences[s].tokens.start;
+                }
+                let mut to = sentence.tokens.end;
+                let mut s = t.sentence;
+                while s + 1 < note.sentences.len() && ends_with_semicolon(note, s) {
+                    s += 1;
+                    to = note.sentences[s].tokens.end;
+                }
+                let from = t.first().saturating_sub(AXIS_WINDOW).max(from);
+                let to = (t.last() + AXIS_WINDOW + 1).min(to);
+                for k in from..to {
+                    if denied_token(note, k, from, qualifiers) {
+                        continue;
+                    }
+                    let token = &note.tokens[k];
+                    said.extend(analyzer.words(&note.slice(token.start, token.end)));
+                }
             }
+            let own = title_words(f.code);
+            let vagueness = unspecified_count(codes, f.code);
+            let mut fits: Vec<(usize, CodeId)> = Vec::new();
+            let mut stack = vec![condition];
+            while let Some(c) = stack.pop() {
+                stack.extend(codes.get(c).children.iter().copied());
+                let candidate = codes.get(c);
+                // "Other ..." codes are residual: silence does not choose them.
+                let residual = candidate
+                    .title
+                    .to_ascii_lowercase()
+                    .split(|c: char| !c.is_alphanumeric())
+                    .any(|w| w == "other");
+                if c == f.code
+                    || residual
+                    || !candidate.billable
+                    || candidate.kind == CodeKind::SeventhCharacter
+                    || unspecified_count(codes, c) >= vagueness
+                {
+                    continue;
+                }
+                let words = title_words(c);
+                let extra: Vec<&String> = words
+                    .iter()
+                    .filter(|w| !own.contains(w) && !names_no_axis(w))
+                    .collect();
+                let lost = own.iter().any(|w| !words.contains(w) && !names_no_axis(w));
+                if !extra.is_empty() && !lost && extra.iter().all(|w| said.contains(*w)) {
+                    fits.push((extra.len(), c));
+                }
+            }
+            fits.sort_unstable_by_key(|f| std::cmp::Reverse(f.0));
+            let chosen = match fits.as_slice() {
+                [(_, only)] => *only,
+                [(n, best), (m, _), ..] if n > m => *best,
+                _ => continue,
+            };
+            replace_by_stated_sibling(
+                codes,
+                verdict,
+                (i, f.code),
+                chosen,
+                ("stated_axis", "I.B.18", "detail"),
+                "the note's words state what the unspecified code leaves open",
+            );
         }
-        fits.sort_unstable_by_key(|f| std::cmp::Reverse(f.0));
-        let chosen = match fits.as_slice() {
-            [(_, only)] => *only,
-            [(n, best), (m, _), ..] if n > m => *best,
-            _ => continue,
-        };
-        replace_by_stated_sibling(
-            codes,
-            verdict,
-            (i, f.code),
-            chosen,
-            ("stated_axis", "I.B.18", "detail"),
-            "the note's words state what the unspecified code leaves open",
-        );
     }
 }
 
@@ -1946,41 +1934,43 @@ fn title_affirms(analyzer: &crate::index::Analyzer, title: &str, word: &str) -> 
     })
 }
 
-/// I.B.1: a code whose title states a condition its own words in the note deny ("inguinal
-/// hernia with obstruction, no gangrene" is not K40.40 "... with gangrene"; "hypertensive
-/// heart disease without heart failure" is not I11.0 "... with heart failure") is not what
-/// the documentation supports.
-fn denied_words(
-    analyzer: &crate::index::Analyzer,
-    qualifiers: &HashSet<String>,
-    codes: &CodeSet,
-    note: &Note,
-    findings: &[Finding],
-    verdict: &mut Verdict,
-) {
-    for (i, f) in findings.iter().enumerate() {
-        if verdict.dropped[i].is_some() {
-            continue;
-        }
-        let title = &codes.get(f.code).title;
-        let denied = f.terms.iter().find_map(|t| {
-            let start = note.sentences.get(t.sentence)?.tokens.start;
-            t.tokens.iter().find_map(|&k| {
-                let word = note.tokens.get(k)?.norm.as_str();
-                (word.len() >= 4
-                    && word.chars().all(char::is_alphabetic)
-                    && denied_token(note, k, start, qualifiers)
-                    && title_affirms(analyzer, title, word))
-                .then(|| word.to_string())
-            })
-        });
-        if let Some(word) = denied {
-            verdict.dropped[i] = Some(rule(
-                "denied",
-                "I.B.1",
-                format!("the title states {word}, which the note denies"),
-                Vec::new(),
-            ));
+impl Guidelines {
+    /// I.B.1: a code whose title states a condition its own words in the note deny ("inguinal
+    /// hernia with obstruction, no gangrene" is not K40.40 "... with gangrene"; "hypertensive
+    /// heart disease without heart failure" is not I11.0 "... with heart failure") is not what
+    /// the documentation supports.
+    fn denied_words(
+        &self,
+        codes: &CodeSet,
+        note: &Note,
+        findings: &[Finding],
+        verdict: &mut Verdict,
+    ) {
+        let (analyzer, qualifiers) = (&self.analyzer, &self.title_qualifiers);
+        for (i, f) in findings.iter().enumerate() {
+            if verdict.dropped[i].is_some() {
+                continue;
+            }
+            let title = &codes.get(f.code).title;
+            let denied = f.terms.iter().find_map(|t| {
+                let start = note.sentences.get(t.sentence)?.tokens.start;
+                t.tokens.iter().find_map(|&k| {
+                    let word = note.tokens.get(k)?.norm.as_str();
+                    (word.len() >= 4
+                        && word.chars().all(char::is_alphabetic)
+                        && denied_token(note, k, start, qualifiers)
+                        && title_affirms(analyzer, title, word))
+                    .then(|| word.to_string())
+                })
+            });
+            if let Some(word) = denied {
+                verdict.dropped[i] = Some(rule(
+                    "denied",
+                    "I.B.1",
+                    format!("the title states {word}, which the note denies"),
+                    Vec::new(),
+                ));
+            }
         }
     }
 }
