@@ -16,6 +16,7 @@ const HAS_UNLESS: u8 = 2;
 const DENIED_CLAUSE: u8 = 4;
 const PROCEDURE: u8 = 8;
 const SAYS_WITH: u8 = 16;
+const SAYS_DENIAL: u8 = 32;
 
 /// Approach and device words of PCS titles.
 fn is_pcs_axis_word(word: &str) -> bool {
@@ -543,6 +544,7 @@ impl Matcher {
         let without_word = side.word_ids.get("without").copied();
         let not_word = side.word_ids.get("not").copied();
         let clause_opens = [without_word, not_word];
+        let denial_words = [without_word, not_word, side.word_ids.get("no").copied()];
         let clause_closes = [
             side.word_ids.get("with").copied(),
             side.word_ids.get("in").copied(),
@@ -802,6 +804,13 @@ impl Matcher {
             if clause_closes[0].is_some_and(|w| words.contains(&w)) {
                 term_flags[t] |= SAYS_WITH;
             }
+            if denial_words
+                .iter()
+                .flatten()
+                .any(|w| term.words.contains(w))
+            {
+                term_flags[t] |= SAYS_DENIAL;
+            }
             if term.source == crate::lexicon::Source::Title {
                 let pairs: Box<[(u32, u32)]> = title_pairs
                     .get(&term.code)
@@ -938,6 +947,14 @@ impl Matcher {
                 TokenWords { ids, own, senses }
             })
             .collect()
+    }
+
+    /// Does the term itself deny something ("... without psychotic features", "not
+    /// intractable")? A denial in the note between its words may then be the term's own.
+    pub fn says_denial(&self, term: u32) -> bool {
+        self.term_flags
+            .get(term as usize)
+            .is_some_and(|f| f & SAYS_DENIAL != 0)
     }
 
     /// Per vocabulary word: does it name where, not what (see [`site_words`])?

@@ -20,7 +20,7 @@ impl Engine {
         let mut denied: std::collections::HashSet<CodeId> = Default::default();
         for m in mentions {
             let assertion = if m.is_term() {
-                note.assertion(m.first(), m.last())
+                self.term_assertion(note, &m)
             } else {
                 self.learned_assertion(note, &m)
             };
@@ -231,6 +231,29 @@ pub(super) fn stated_as_past(note: &Note, m: &Mention) -> bool {
 }
 
 impl Engine {
+    /// The assertion of a term's mention. A term's words may lie on both sides of a denial
+    /// ("Eye fundus showed no evidence of CMV infection" reads the term "infection, eye"):
+    /// the words after the gap are denied, so the reading they complete is too, unless the
+    /// term denies something itself ("... without psychotic features" read in "severe, no
+    /// psychotic features"; the `denied` rule checks such readings).
+    fn term_assertion(&self, note: &Note, m: &Mention) -> Assertion {
+        let whole = note.assertion(m.first(), m.last());
+        let own_denial =
+            m.term == crate::candidates::NOT_AN_INDEX_TERM || self.matcher.says_denial(m.term);
+        if whole != Assertion::Present || own_denial {
+            return whole;
+        }
+        let denied_after_gap = m
+            .tokens
+            .windows(2)
+            .any(|pair| note.denied_after_gap(pair[0], pair[1]));
+        if denied_after_gap {
+            Assertion::Negated
+        } else {
+            whole
+        }
+    }
+
     /// The assertion of a learned phrase. A learned phrase may begin with the very word
     /// that puts it in the past or denies it ("History of prostate" learned for C61,
     /// "without nausea or vomiting" for R11.0): a trigger that is the phrase's first word

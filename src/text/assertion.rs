@@ -928,7 +928,7 @@ impl ContextIndex {
             _ => 0,
         };
         let lead_in = self.lead_in_kinds.get(sentence_index).copied().flatten();
-        found |= self.pre_triggers(sentence, lead_in, first);
+        found |= self.pre_triggers(sentence, sentence.tokens.start, lead_in, first);
         found |= self.post_triggers(sentence, last);
         PRECEDENCE
             .into_iter()
@@ -936,22 +936,38 @@ impl ContextIndex {
             .unwrap_or(Assertion::Present)
     }
 
-    /// Kinds of the forward-looking triggers before token `first` that reach it, including
-    /// the trigger of the sentence's list lead-in, if any.
-    fn pre_triggers(&self, sentence: &Sentence, lead_in: Option<Assertion>, first: usize) -> u8 {
+    /// Does a negation trigger lying wholly in tokens `from..first` (inside the sentence) reach
+    /// token `first`?
+    pub(crate) fn denied_from(&self, sentence: &Sentence, from: usize, first: usize) -> bool {
+        let from = from.max(sentence.tokens.start);
+        self.pre_triggers(sentence, from, None, first) & bit(Negated) != 0
+    }
+
+    /// Kinds of the forward-looking triggers starting in `floor..first` that reach token
+    /// `first`, including the trigger of the sentence's list lead-in, if any (`floor` is the
+    /// sentence's first token, or later to ignore the triggers before it).
+    fn pre_triggers(
+        &self,
+        sentence: &Sentence,
+        floor: usize,
+        lead_in: Option<Assertion>,
+        first: usize,
+    ) -> u8 {
         let before = self.matches.partition_point(|m| m.start < first);
         let mut scope = ScopeTracker::default();
         // Past a cause ("secondary to"), only a relative's scope goes on.
         let mut past_cause = false;
         for m in self.matches[..before].iter().rev() {
-            if m.start < sentence.tokens.start {
+            if m.start < floor {
                 break;
             }
             if m.end > first {
                 // A negation that runs into the mention still denies it: "no family
                 // history of" before the Z80 term "family history of malignant neoplasm".
+                // Inside a gap of a mention, such a trigger is the words after the gap
+                // ("receptors are negative").
                 if let Role::Trigger { kind: Negated, .. } = m.role {
-                    if m.start < first {
+                    if m.start < first && floor == sentence.tokens.start {
                         scope.add(Negated, m.start, false, true);
                     }
                 }

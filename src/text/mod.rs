@@ -108,6 +108,19 @@ impl Note {
             .assertion(sentence_index, sentence, first, last)
     }
 
+    /// Does a negation written between tokens `previous` and `next` (both excluded, in one
+    /// sentence) deny the words from `next` on? A trigger touching `previous` is not
+    /// counted: it belongs to the words before the gap ("absence of the left kidney").
+    pub fn denied_after_gap(&self, previous: usize, next: usize) -> bool {
+        let sentence_index = self.sentence_of_token(next);
+        let Some(sentence) = self.sentences.get(sentence_index) else {
+            return false;
+        };
+        previous < next
+            && self.sentence_of_token(previous) == sentence_index
+            && self.context.denied_from(sentence, previous + 1, next)
+    }
+
     /// Is token `k` denied: one of `denials` among the (up to) four tokens before it, from
     /// `sentence_start` on, with none of `stops` (punctuation, "with", ...) between? A stop
     /// right after one of `passed_after` does not stop ("of" after "signs": "no signs of

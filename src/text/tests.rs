@@ -707,3 +707,34 @@ fn a_denial_stops_at_a_comma_that_opens_another_axis() {
     // A list goes on past its commas.
     assert!(denied("No fever, chills or cough.", "chills"));
 }
+
+/// Is the word `after` denied by a trigger written between `before` and it?
+fn denied_after_gap(text: &str, before: &str, after: &str) -> bool {
+    let note = Note::analyze(text);
+    note.denied_after_gap(find(&note, before).1, find(&note, after).0)
+}
+
+#[test]
+fn a_denial_between_two_words_denies_the_second() {
+    let eye = "Eye fundus showed no evidence of CMV infection.";
+    assert!(denied_after_gap(eye, "fundus", "infection"));
+    let arteries = "Coronary arteries without significant stenosis.";
+    assert!(denied_after_gap(arteries, "arteries", "stenosis"));
+    // Nothing denies between the two words: "no" before both is the whole mention's.
+    assert!(!denied_after_gap("No fever and cough.", "fever", "cough"));
+    // A trigger touching the first word belongs to it: "absence of the left kidney".
+    assert!(!denied_after_gap(
+        "Absence of the left kidney.",
+        "absence",
+        "kidney"
+    ));
+    // A trigger that ends on the second word is that word's own ("receptors are negative").
+    let receptors = "Estrogen and progesterone receptors are negative.";
+    assert!(!denied_after_gap(receptors, "receptors", "negative"));
+    // The words of two sentences are never one mention.
+    assert!(!denied_after_gap(
+        "Eye fundus. No infection.",
+        "fundus",
+        "infection"
+    ));
+}
