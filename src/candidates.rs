@@ -447,27 +447,66 @@ fn title_clause(title: &str, index: &TermIndex, relational: &[String]) -> Vec<u3
     words
 }
 
-/// Categories (3-character codes) with a billable code that is "unspecified" and says
-/// nothing with or without (M06.9 "Rheumatoid arthritis, unspecified" beside M06.0- "... without
-/// rheumatoid factor"): there a "without" clause is a finding the note must state, not a
-/// default. The code must be unspecified as to the category's condition: each code between
-/// it and the category is unspecified too (M75.90 under M75.9 "Shoulder lesion,
-/// unspecified"), whereas E10.A0 "Type 1 diabetes mellitus, presymptomatic, unspecified" is
-/// a presymptomatic diabetes, and E10.649 "... with hypoglycemia without coma" keeps its
-/// default clause ("no coma"). See also [`unspecified_beside`].
-fn categories_with_unspecified(codes: &CodeSet) -> HashSet<CodeId> {
-    codes
-        .iter()
-        .filter(|(_, c)| c.billable && c.system == System::Icd10cm && plain_unspecified(c))
-        .filter_map(|(id, _)| {
-            let category = category_of(codes, id)?;
-            codes
-                .ancestors(id)
-                .take_while(|&a| a != category)
-                .all(|a| plain_unspecified(codes.get(a)))
-                .then_some(category)
-        })
-        .collect()
+/// Per category (3-character code): the title words of its billable codes that are
+/// "unspecified" as to the category's condition (each code between it and the category is
+/// unspecified too: M75.90 under M75.9 "Shoulder lesion, unspecified"; G43.909 "Migraine,
+/// unspecified, not intractable, without status migrainosus" under G43.90 and G43.9). A
+/// "without" clause whose words such a code does not say is a finding the note must state,
+/// not a default: the Index's "Migraine" is G43.909, so "without aura" (G43.009) must be
+/// said, as must "without rheumatoid factor" (M06.0-) beside M06.9 "Rheumatoid arthritis,
+/// unspecified". Where the unspecified code says the clause itself, it is the default
+/// (K50.90 "Crohn's disease, unspecified, without complications": K50.00 "... of small
+/// intestine without complications"). E10.A0 "Type 1 diabetes mellitus, presymptomatic,
+/// unspecified" is a presymptomatic diabetes, not one unspecified as to the category. See
+/// also [`unspecified_beside`].
+fn unspecified_titles(codes: &CodeSet, index: &TermIndex) -> HashMap<CodeId, Vec<HashSet<u32>>> {
+    let says_unspecified = |id: CodeId| {
+        codes
+            .get(id)
+            .title
+            .to_ascii_lowercase()
+            .split(|c: char| !c.is_alphanumeric())
+            .any(|w| w == "unspecified")
+    };
+    let mut titles: HashMap<CodeId, Vec<HashSet<u32>>> = HashMap::new();
+    for (id, c) in codes.iter() {
+        if !c.billable || c.system != System::Icd10cm || !says_unspecified(id) {
+            continue;
+        }
+        let Some(category) = category_of(codes, id) else {
+            continue;
+        };
+        let unspecified_throughout = codes
+            .ancestors(id)
+            .take_while(|&a| a != category)
+            .all(says_unspecified);
+        // The condition itself unspecified: "Rheumatoid arthritis, unspecified", or named
+        // plainly and then unspecified before its other axes ("Migraine, unspecified, not
+        // intractable, ..."); not "Type 1 diabetes mellitus, presymptomatic, unspecified",
+        // nor "Rheumatoid arthritis with rheumatoid factor, unspecified" (M05.9), whose
+        // condition has a "with" of its own.
+        let condition_unspecified = plain_unspecified(c) || {
+            let lower = c.title.to_ascii_lowercase();
+            let mut clauses = lower.split(',');
+            let named = clauses.next().unwrap_or_default();
+            !named
+                .split(|ch: char| !ch.is_alphanumeric())
+                .any(|w| matches!(w, "with" | "without" | "not"))
+                && clauses
+                    .next()
+                    .is_some_and(|clause| clause.trim() == "unspecified")
+        };
+        if unspecified_throughout && condition_unspecified {
+            let words = index
+                .analyzer()
+                .words(&c.title)
+                .iter()
+                .filter_map(|w| index.side.word_ids.get(w.as_str()).copied())
+                .collect();
+            titles.entry(category).or_default().push(words);
+        }
+    }
+    titles
 }
 
 /// "Unspecified", and nothing with or without.
@@ -550,7 +589,7 @@ impl Matcher {
             side.word_ids.get("in").copied(),
         ];
         let opens_clause = |w: u32| Some(w) == without_word || Some(w) == not_word;
-        let with_unspecified = categories_with_unspecified(codes);
+        let with_unspecified = unspecified_titles(codes, index);
         let mut clauses: HashMap<CodeId, (bool, Vec<u32>)> = HashMap::new();
         let mut denied_clause: HashMap<u32, Box<[u32]>> = HashMap::new();
         let mut nonessential: HashMap<CodeId, Vec<u32>> = HashMap::new();
@@ -705,11 +744,15 @@ impl Matcher {
                         // "Not specified as recurrent" says the note is silent: always
                         // the default (Index: "Colitis, Clostridium difficile, not
                         // specified as recurrent A04.72").
+                        let clause = title_clause(&code.title, index, &relational);
+                        let silent_unspecified = category_of(codes, term.code)
+                            .and_then(|c| with_unspecified.get(&c))
+                            .is_some_and(|titles| {
+                                titles.iter().any(|t| clause.iter().any(|w| !t.contains(w)))
+                            });
                         let default = code.title.to_ascii_lowercase().contains("not specified as")
-                            || (category_of(codes, term.code)
-                                .is_none_or(|c| !with_unspecified.contains(&c))
-                                && !unspecified_beside(codes, term.code));
-                        (default, title_clause(&code.title, index, &relational))
+                            || (!silent_unspecified && !unspecified_beside(codes, term.code));
+                        (default, clause)
                     });
                     (*default, words)
                 }

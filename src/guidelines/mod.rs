@@ -1725,21 +1725,37 @@ fn combination_parts(codes: &CodeSet, findings: &[Finding], verdict: &mut Verdic
     }
 }
 
-/// I.B.9 once more for the codes `stated_axis` put in place of an unspecified reading: the
-/// words between the reading's own are the detail it was replaced for ("Crohn's disease of
-/// small intestine with intestinal obstruction", K50.012 for K50.912), so the whole phrase
-/// is the combination code's, and a code read inside it (K56.609 "intestinal obstruction")
-/// is one of its parts; an "Other ..." code of its category read from the same words says
+/// I.B.9 once more for the codes `stated_axis` or `unspecified` put in place of an
+/// unspecified reading: the words between the reading's own are the detail it was replaced
+/// for ("Crohn's disease of small intestine with intestinal obstruction", K50.012 for
+/// K50.912), so the whole phrase is the combination code's, and a code read inside it
+/// (K56.609 "intestinal obstruction") is one of its parts; an "Other ..." code of its category read from the same words says
 /// nothing more than it (I.A.9.a).
 fn parts_of_stated_details(codes: &CodeSet, findings: &[Finding], verdict: &mut Verdict) {
-    // (code, its statement's spans, a "with" combination whose title names its parts)
-    let stated: Vec<(CodeId, Vec<TermSpan>, bool)> = verdict
+    // The unspecified readings a code replaced: those `stated_axis` replaced, and those the
+    // `unspecified` rule dropped for a specific code the note supports (K50.912 for K50.012).
+    let standing: HashMap<String, CodeId> = findings
+        .iter()
+        .zip(&verdict.dropped)
+        .filter(|(_, d)| d.is_none())
+        .map(|(f, _)| (codes.get(f.code).display(), f.code))
+        .collect();
+    let replaced: Vec<(CodeId, Vec<usize>)> = verdict
         .added
         .iter()
-        .filter(|a| a.rule.kind == "stated_axis" && codes.get(a.code).system == System::Icd10cm)
-        .map(|a| {
-            let spans = a
-                .from
+        .filter(|a| a.rule.kind == "stated_axis")
+        .map(|a| (a.code, a.from.clone()))
+        .chain(verdict.dropped.iter().enumerate().filter_map(|(i, d)| {
+            let d = d.as_ref().filter(|r| r.kind == "unspecified")?;
+            Some((*standing.get(d.codes.first()?)?, vec![i]))
+        }))
+        .collect();
+    // (code, its statement's spans, a "with" combination whose title names its parts)
+    let stated: Vec<(CodeId, Vec<TermSpan>, bool)> = replaced
+        .iter()
+        .filter(|(code, _)| codes.get(*code).system == System::Icd10cm)
+        .map(|(code, from)| {
+            let spans = from
                 .iter()
                 .flat_map(|&i| &findings[i].terms)
                 // Only a statement of the unspecified code in full ("congenital" unsaid
@@ -1751,7 +1767,7 @@ fn parts_of_stated_details(codes: &CodeSet, findings: &[Finding], verdict: &mut 
                     ..t.clone()
                 })
                 .collect();
-            (a.code, spans, codes.get(a.code).title.contains(" with "))
+            (*code, spans, codes.get(*code).title.contains(" with "))
         })
         .collect();
     for (i, a) in findings.iter().enumerate() {
@@ -2429,12 +2445,14 @@ fn condition_of(codes: &CodeSet, id: CodeId) -> Option<CodeId> {
         .get(base)
         .parent
         .filter(|&p| codes.get(p).kind != CodeKind::Block)?;
-    // An "Unspecified ..." or "..., unspecified" subcategory is the unspecified form of its
-    // parent's condition (O24.91 "Unspecified diabetes mellitus in pregnancy" under O24;
-    // K85.9 "Acute pancreatitis, unspecified" under K85, beside K85.1 "Biliary ...").
+    // An "Unspecified ..." or "..., unspecified[, ...]" subcategory is the unspecified form
+    // of its parent's condition (O24.91 "Unspecified diabetes mellitus in pregnancy" under
+    // O24; K85.9 "Acute pancreatitis, unspecified" under K85, beside K85.1 "Biliary ...";
+    // G43.90 "Migraine, unspecified, not intractable" under G43.9 under G43, beside G43.10
+    // "Migraine with aura, not intractable").
     while {
         let title = codes.get(condition).title.to_ascii_lowercase();
-        title.starts_with("unspecified") || title.ends_with(", unspecified")
+        title.starts_with("unspecified") || title.split(',').any(|c| c.trim() == "unspecified")
     } {
         match codes
             .get(condition)

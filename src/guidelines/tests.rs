@@ -50,6 +50,20 @@ const TABULAR: &str = r#"<?xml version="1.0" encoding="utf-8"?>
     </section>
   </chapter>
   <chapter><name>6</name><desc>Nervous system (G00-G99)</desc>
+    <section id="G40-G47"><desc>Episodic and paroxysmal disorders (G40-G47)</desc>
+      <diag><name>G43</name><desc>Migraine</desc>
+        <diag><name>G43.1</name><desc>Migraine with aura</desc>
+          <diag><name>G43.10</name><desc>Migraine with aura, not intractable</desc>
+            <diag><name>G43.109</name><desc>Migraine with aura, not intractable, without status migrainosus</desc></diag>
+          </diag>
+        </diag>
+        <diag><name>G43.9</name><desc>Migraine, unspecified</desc>
+          <diag><name>G43.90</name><desc>Migraine, unspecified, not intractable</desc>
+            <diag><name>G43.909</name><desc>Migraine, unspecified, not intractable, without status migrainosus</desc></diag>
+          </diag>
+        </diag>
+      </diag>
+    </section>
     <section id="G60-G65"><desc>Polyneuropathies (G60-G65)</desc>
       <diag><name>G62</name><desc>Other and unspecified polyneuropathies</desc>
         <diag><name>G62.9</name><desc>Polyneuropathy, unspecified</desc></diag>
@@ -531,6 +545,20 @@ fn an_unspecified_sibling_goes_beside_the_specific_code() {
         ],
     );
     assert_eq!(case.reported(Inpatient), ["I50.23"]);
+}
+
+#[test]
+fn an_unspecified_subcategory_goes_beside_a_specific_one_of_its_category() {
+    // G43.909 lies under G43.90 "Migraine, unspecified, not intractable" and G43.9
+    // "Migraine, unspecified": both the unspecified form of G43, where G43.109 is.
+    let case = Case::new(
+        "Migraine with aura.",
+        &[
+            ("G43.909", "migraine", Present),
+            ("G43.109", "migraine with aura", Present),
+        ],
+    );
+    assert_eq!(case.reported(Inpatient), ["G43.109"]);
 }
 
 #[test]
