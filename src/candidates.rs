@@ -18,7 +18,8 @@ const PROCEDURE: u8 = 8;
 const SAYS_WITH: u8 = 16;
 const SAYS_DENIAL: u8 = 32;
 
-/// Approach and device words of PCS titles.
+/// Approach and device words of PCS titles, and "using", which only joins a value to the
+/// rest ("... of Abdomen using Other Contrast": a note says "with contrast").
 fn is_pcs_axis_word(word: &str) -> bool {
     matches!(
         word,
@@ -39,6 +40,7 @@ fn is_pcs_axis_word(word: &str) -> bool {
             | "nonautolog"
             | "tissu"
             | "into"
+            | "use"
     )
 }
 

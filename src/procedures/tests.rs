@@ -437,6 +437,9 @@ const REAL_CASES: &[(&str, &[&str])] = &[
         "Coronary angiography of multiple arteries using low-osmolar contrast.",
         &["B2111ZZ"],
     ),
+    ("CT of the abdomen with contrast.", &["BW20YZZ"]),
+    ("CT of the abdomen without contrast.", &["BW20ZZZ"]),
+    ("Non-contrast CT of the abdomen.", &["BW20ZZZ"]),
 ];
 
 /// Skips (with the reason) when the assets are absent, unless CHARTCODER_REQUIRE_SETUP=1.
