@@ -776,14 +776,21 @@ impl Guidelines {
                     })
                 })
             };
+            // The longest phrase names the type: "non insulin dependent" is type 2, though
+            // "insulin dependent" lies inside it (rows break ties, in order).
             let named = f.terms.iter().find_map(|t| {
                 let words = sentence_words(note, t.sentence);
-                self.diabetes_types.iter().find_map(|(category, phrases)| {
-                    phrases
-                        .iter()
-                        .any(|p| phrase_at(&words, p).is_some())
-                        .then_some(category.as_str())
-                })
+                self.diabetes_types
+                    .iter()
+                    .enumerate()
+                    .flat_map(|(row, (category, phrases))| {
+                        phrases
+                            .iter()
+                            .filter(|p| phrase_at(&words, p).is_some())
+                            .map(move |p| (p.len(), std::cmp::Reverse(row), category.as_str()))
+                    })
+                    .max()
+                    .map(|(_, _, category)| category)
             });
             if default_type && (!matches!(named, Some("E09" | "E10")) || names("E11")) {
                 continue;
@@ -1913,14 +1920,21 @@ fn denied_token(
     sentence_start: usize,
     qualifiers: &HashSet<String>,
 ) -> bool {
-    note.denied_before(
-        k,
-        sentence_start,
-        DENIALS,
-        &[".", ";", ":", "with", "but", "and", "due", "of"],
-        DENIED_OBJECT_NOUNS,
-        qualifiers,
-    )
+    // The prefix "non-" denies the word it is joined to ("non-contrast CT" is no CT "using
+    // Other Contrast"); a title that says "Non-Hodgkin" denies its own word alike.
+    let norm = |i: usize| note.tokens.get(i).map(|t| t.norm.as_str());
+    let prefixed_non =
+        k >= sentence_start + 2 && norm(k - 1) == Some("-") && norm(k - 2) == Some("non");
+    prefixed_non
+        || note.denied_before(
+            k,
+            sentence_start,
+            DENIALS,
+            // "Not present in the chest X-ray" denies what comes before it, not the X-ray.
+            &[".", ";", ":", "with", "but", "and", "due", "of", "present"],
+            DENIED_OBJECT_NOUNS,
+            qualifiers,
+        )
 }
 
 /// Nouns whose "of" object a denial before them still denies: "no signs of infection",
@@ -1945,7 +1959,7 @@ fn title_affirms(analyzer: &crate::index::Analyzer, title: &str, word: &str) -> 
             analyzer.word(w).as_deref() == Some(stem.as_str())
                 && !words[i.saturating_sub(3)..i]
                     .iter()
-                    .any(|p| DENIALS.contains(p))
+                    .any(|p| DENIALS.contains(p) || *p == "non")
         })
     })
 }
@@ -1953,8 +1967,9 @@ fn title_affirms(analyzer: &crate::index::Analyzer, title: &str, word: &str) -> 
 impl Guidelines {
     /// I.B.1: a code whose title states a condition its own words in the note deny ("inguinal
     /// hernia with obstruction, no gangrene" is not K40.40 "... with gangrene"; "hypertensive
-    /// heart disease without heart failure" is not I11.0 "... with heart failure") is not what
-    /// the documentation supports.
+    /// heart disease without heart failure" is not I11.0 "... with heart failure"), or a
+    /// procedure a value its words deny ("without contrast" and "using Other Contrast"), is
+    /// not what the documentation supports.
     fn denied_words(
         &self,
         codes: &CodeSet,
@@ -1968,7 +1983,9 @@ impl Guidelines {
                 continue;
             }
             let title = &codes.get(f.code).title;
-            let denied = f.terms.iter().find_map(|t| {
+            // The words a learned phrase or the encoder's likeness read too: "CT of the head
+            // without contrast" is no CT "using Other Contrast", however alike.
+            let denied = f.terms.iter().chain(&f.inferred).find_map(|t| {
                 let start = note.sentences.get(t.sentence)?.tokens.start;
                 t.tokens.iter().find_map(|&k| {
                     let word = note.tokens.get(k)?.norm.as_str();
@@ -2027,8 +2044,48 @@ fn same_words_better_code(codes: &CodeSet, findings: &[Finding], verdict: &mut V
         .collect();
     let category = |id: CodeId| codes.get(id).code.get(..3).map(str::to_string);
     let parent = |id: CodeId| codes.get(id).parent;
+    // ICD-10-PCS: the same procedure on the same body part (section, body system, root
+    // operation or type, body part).
+    let procedure = |id: CodeId| {
+        let c = codes.get(id);
+        (c.system == System::Icd10pcs && c.code.len() == 7).then(|| c.code[..4].to_string())
+    };
     for (i, a) in findings.iter().enumerate() {
-        if verdict.dropped[i].is_some() || codes.get(a.code).system != System::Icd10cm {
+        if verdict.dropped[i].is_some() {
+            continue;
+        }
+        // PCS A11: the documentation decides each value of the code. A code found only
+        // by learned phrases or the encoder beside one the same sentence states in full, for
+        // the same procedure on the same body part, has values the note does not state
+        // ("CT of the abdomen with contrast": BW20YZZ; BW20Y0Z "..., Unenhanced and
+        // Enhanced" by likeness).
+        if let Some(own) = procedure(a.code).filter(|_| !a.stated()) {
+            let named = findings.iter().enumerate().find(|(j, b)| {
+                *j != i
+                    && verdict.dropped[*j].is_none()
+                    && b.well_stated()
+                    && procedure(b.code).as_ref() == Some(&own)
+                    && a.inferred.iter().all(|t| {
+                        b.terms
+                            .iter()
+                            .any(|s| s.sentence == t.sentence && s.coverage >= WELL_STATED)
+                    })
+            });
+            if let Some((_, b)) = named {
+                let shown = codes.get(b.code).display();
+                verdict.dropped[i] = Some(rule(
+                    "same_words",
+                    "PCS A11",
+                    format!(
+                        "found by likeness where the note states {shown} {}",
+                        codes.get(b.code).title
+                    ),
+                    vec![shown],
+                ));
+            }
+            continue;
+        }
+        if codes.get(a.code).system != System::Icd10cm {
             continue;
         }
         // Found only by learned phrases or the encoder, in sentences where a named code of
