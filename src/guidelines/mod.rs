@@ -2018,8 +2018,10 @@ fn explained_inferences(a: &Finding, b: &Finding) -> bool {
             s.sentence == t.sentence
                 && s.coverage >= WELL_STATED
                 // A phrase recognised whole (a procedure statement: "Open repair of right
-                // inguinal hernia with mesh") holds every word between its first and last.
-                && (a.stated() || t.within(s) || (!s.placed && s.spans(t)))
+                // inguinal hernia with mesh") holds every word between its first and last,
+                // and so does a compact term reading, whose repeated word stands once
+                // ("heart" of "Hypertensive heart disease with heart failure").
+                && (a.stated() || t.within(s) || ((!s.placed || s.compact()) && s.spans(t)))
         })
     })
 }
