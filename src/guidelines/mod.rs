@@ -2053,62 +2053,38 @@ fn same_words_better_code(codes: &CodeSet, findings: &[Finding], verdict: &mut V
         (c.system == System::Icd10pcs && c.code.len() == 7).then(|| c.code[..4].to_string())
     };
     for (i, a) in findings.iter().enumerate() {
-        if verdict.dropped[i].is_some() {
-            continue;
-        }
-        // PCS A11: the documentation decides each value of the code. A code found only
-        // by learned phrases or the encoder beside one the same sentence states in full, for
-        // the same procedure on the same body part, has values the note does not state
-        // ("CT of the abdomen with contrast": BW20YZZ; BW20Y0Z "..., Unenhanced and
-        // Enhanced" by likeness).
-        if let Some(own) = procedure(a.code).filter(|_| !a.stated()) {
-            let named = findings.iter().enumerate().find(|(j, b)| {
-                *j != i
-                    && verdict.dropped[*j].is_none()
-                    && b.well_stated()
-                    && procedure(b.code).as_ref() == Some(&own)
-                    && a.inferred.iter().all(|t| {
-                        b.terms
-                            .iter()
-                            .any(|s| s.sentence == t.sentence && s.coverage >= WELL_STATED)
-                    })
-            });
-            if let Some((_, b)) = named {
-                let shown = codes.get(b.code).display();
-                verdict.dropped[i] = Some(rule(
-                    "same_words",
-                    "PCS A11",
-                    format!(
-                        "found by likeness where the note states {shown} {}",
-                        codes.get(b.code).title
-                    ),
-                    vec![shown],
-                ));
-            }
-            continue;
-        }
-        if codes.get(a.code).system != System::Icd10cm {
+        let pcs = codes.get(a.code).system == System::Icd10pcs;
+        if verdict.dropped[i].is_some() || (pcs && a.stated()) {
             continue;
         }
         // Found only by learned phrases or the encoder, in sentences where a named code of
         // its own category is stated in full ("saddle pulmonary embolus": I26.92, and
         // I26.99 "Other pulmonary embolism ..." by likeness), or where its sibling is
         // (I.B.1: "pressure ulcer of sacrum, stage 3" is L89.153; L89.150 "... unstageable"
-        // by likeness is a stage the note does not state).
+        // by likeness is a stage the note does not state). PCS A11, the documentation
+        // decides each value: beside a procedure the sentence states for the same body
+        // part, the values of a code found by likeness are not the note's ("CT of the
+        // abdomen with contrast": BW20YZZ; BW20Y0Z "..., Unenhanced and Enhanced").
         if !a.stated() {
+            let kin = |j: usize, b: &Finding| {
+                if pcs {
+                    procedure(a.code).is_some_and(|own| procedure(b.code) == Some(own))
+                } else if weak[i] {
+                    !weak[j] && category(b.code) == category(a.code)
+                } else {
+                    // A specific value beside the one stated, not the specific code the
+                    // likeness found for an unspecified one ("macroscopic hematuria": R31.0
+                    // beside R31.9).
+                    !weak[j]
+                        && parent(b.code) == parent(a.code)
+                        && unspecified_count(codes, b.code) == 0
+                }
+            };
             let named = findings.iter().enumerate().find(|(j, b)| {
                 *j != i
                     && verdict.dropped[*j].is_none()
-                    && !weak[*j]
                     && b.well_stated()
-                    && if weak[i] {
-                        category(b.code) == category(a.code)
-                    } else {
-                        // A specific value beside the one stated, not the specific code
-                        // the likeness found for an unspecified one ("macroscopic
-                        // hematuria": R31.0 beside R31.9).
-                        parent(b.code) == parent(a.code) && unspecified_count(codes, b.code) == 0
-                    }
+                    && kin(*j, b)
                     && a.inferred.iter().all(|t| {
                         b.terms
                             .iter()
@@ -2116,15 +2092,20 @@ fn same_words_better_code(codes: &CodeSet, findings: &[Finding], verdict: &mut V
                     })
             });
             if let Some((_, b)) = named {
-                verdict.dropped[i] = Some(if weak[i] {
+                verdict.dropped[i] = Some(if weak[i] && !pcs {
                     said_by(codes, b.code)
                 } else {
                     let shown = codes.get(b.code).display();
+                    let (guideline, kind) = if pcs {
+                        ("PCS A11", "")
+                    } else {
+                        ("I.B.1", "its sibling ")
+                    };
                     rule(
                         "same_words",
-                        "I.B.1",
+                        guideline,
                         format!(
-                            "found by likeness where the note states its sibling {shown} {}",
+                            "found by likeness where the note states {kind}{shown} {}",
                             codes.get(b.code).title
                         ),
                         vec![shown],
