@@ -42,8 +42,12 @@ impl Candidate {
                                 mine.codes.push(code.clone());
                             }
                         }
-                        // In code order, whatever order the readings merged in.
+                        // In code order, and the first message in text order, whatever
+                        // order the readings merged in (the answer is the same every run).
                         mine.codes.sort();
+                        if r.message < mine.message {
+                            mine.message.clone_from(&r.message);
+                        }
                     })
                     .is_some();
             if !merged && !self.rules.contains(&r) {
@@ -55,3 +59,44 @@ impl Candidate {
 
 /// Rule notes of the history codes, one per candidate (see [`Candidate::merge`]).
 const HISTORY_NOTES: [&str; 2] = ["history_of", "family_history_of"];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn history(code: &str, title: &str) -> Candidate {
+        Candidate {
+            code: 0,
+            mentions: Vec::new(),
+            sections: Vec::new(),
+            assertion: Assertion::Present,
+            factor: 1.0,
+            rules: vec![RuleNote {
+                kind: "history_of".into(),
+                message: format!("stated as history: {title}"),
+                codes: vec![code.into()],
+                guideline: Some("I.C.21.c.4".into()),
+            }],
+        }
+    }
+
+    #[test]
+    fn merged_history_notes_do_not_depend_on_the_merge_order() {
+        let merged = |first: Candidate, second: Candidate| {
+            let mut c = first;
+            c.merge(second);
+            c.rules
+        };
+        let one = merged(
+            history("C92.00", "Acute myeloblastic leukemia"),
+            history("C95.00", "Acute leukemia of unspecified cell type"),
+        );
+        let other = merged(
+            history("C95.00", "Acute leukemia of unspecified cell type"),
+            history("C92.00", "Acute myeloblastic leukemia"),
+        );
+        assert_eq!(one, other);
+        assert_eq!(one.len(), 1);
+        assert_eq!(one[0].codes, ["C92.00", "C95.00"]);
+    }
+}
