@@ -1736,8 +1736,8 @@ fn combination_parts(codes: &CodeSet, findings: &[Finding], verdict: &mut Verdic
 /// unspecified reading: the words between the reading's own are the detail it was replaced
 /// for ("Crohn's disease of small intestine with intestinal obstruction", K50.012 for
 /// K50.912), so the whole phrase is the combination code's, and a code read inside it
-/// (K56.609 "intestinal obstruction") is one of its parts; an "Other ..." code of its category read from the same words says
-/// nothing more than it (I.A.9.a).
+/// (K56.609 "intestinal obstruction") is one of its parts; an "Other ..." code of its
+/// category read from the same words says nothing more than it (I.A.9.a).
 fn parts_of_stated_details(codes: &CodeSet, findings: &[Finding], verdict: &mut Verdict) {
     // The unspecified readings a code replaced: those `stated_axis` replaced, and those the
     // `unspecified` rule dropped for a specific code the note supports (K50.912 for K50.012).
