@@ -637,7 +637,7 @@ impl Matcher {
         let mut unless: HashMap<u32, Box<[u32]>> = HashMap::new();
         let mut term_flags = vec![0u8; side.terms.len()];
         let mut pair_count = vec![0u8; side.terms.len()];
-        let side_words: Vec<u32> = ["right", "left", "bilateral"]
+        let side_words: Vec<u32> = crate::lexicon::TITLE_SIDES
             .iter()
             .filter_map(|w| side.word_ids.get(&index.analyzer().word(w)?).copied())
             .collect();
@@ -901,7 +901,7 @@ impl Matcher {
             in_clause,
             site,
             no_condition,
-            title_qualifiers: codes.title_qualifiers(),
+            title_qualifiers: codes.title_qualifiers().clone(),
             localized_elsewhere,
             generic_head: side
                 .vocabulary

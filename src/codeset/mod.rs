@@ -204,6 +204,9 @@ pub struct CodeSet {
     by_code: HashMap<(System, String), CodeId>,
     pub seventh: Vec<SeventhCharacters>,
     pub versions: Vec<CodeSetVersion>,
+    /// [`CodeSet::title_qualifiers`], computed once (the matcher and the guideline rules
+    /// both need it at start-up); reset whenever a code is added or changed.
+    title_qualifiers: std::sync::OnceLock<std::collections::HashSet<String>>,
 }
 
 /// Which release of a code system is loaded (shipped with every answer).
@@ -220,7 +223,12 @@ impl CodeSet {
     /// axis of its condition ("Migraine without aura, intractable"; "..., left"; "..., not
     /// intractable"; "..., stage 3"). In a note, a comma before such a word opens another
     /// axis: a denial before the comma does not reach past it.
-    pub fn title_qualifiers(&self) -> std::collections::HashSet<String> {
+    pub fn title_qualifiers(&self) -> &std::collections::HashSet<String> {
+        self.title_qualifiers
+            .get_or_init(|| self.scan_title_qualifiers())
+    }
+
+    fn scan_title_qualifiers(&self) -> std::collections::HashSet<String> {
         self.codes
             .iter()
             .filter(|c| c.system == System::Icd10cm)
@@ -380,6 +388,7 @@ impl CodeSet {
     }
 
     pub(crate) fn push(&mut self, code: Code) -> CodeId {
+        self.title_qualifiers.take();
         let id = self.codes.len() as CodeId;
         if let Some(parent) = code.parent {
             self.codes[parent as usize].children.push(id);
@@ -390,6 +399,7 @@ impl CodeSet {
     }
 
     pub(crate) fn get_mut(&mut self, id: CodeId) -> &mut Code {
+        self.title_qualifiers.take();
         &mut self.codes[id as usize]
     }
 }
@@ -462,6 +472,27 @@ pub fn parse_code_refs(text: &str) -> Vec<CodeRef> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn title_qualifiers_follow_the_codes_they_are_read_from() {
+        let mut set = CodeSet::fixture(
+            r#"<ICD10CM.tabular><version>2026</version>
+              <chapter><name>6</name><desc>Nervous system (G00-G99)</desc>
+                <section id="G40-G47"><desc>Episodic disorders (G40-G47)</desc>
+                  <diag><name>G43</name><desc>Migraine</desc>
+                    <diag><name>G43.0</name><desc>Migraine without aura, not intractable</desc></diag>
+                  </diag>
+                </section>
+              </chapter></ICD10CM.tabular>"#,
+        );
+        assert!(set.title_qualifiers().contains("not"));
+        // Computed once, then the same set on every call.
+        assert!(std::ptr::eq(set.title_qualifiers(), set.title_qualifiers()));
+        let id = set.find("G43.0").expect("fixture code");
+        set.get_mut(id).title = "Migraine without aura, intractable".into();
+        assert!(set.title_qualifiers().contains("intractable"));
+        assert!(!set.title_qualifiers().contains("not"));
+    }
 
     #[test]
     fn code_refs_are_found_in_notes() {

@@ -482,7 +482,7 @@ impl Guidelines {
             analyzer: crate::index::Analyzer::new(),
             osteoporotic_fractures: osteoporotic_fracture::OsteoporoticFractures::new(),
             encounter_reasons: encounter_reason::EncounterReasons::new(),
-            title_qualifiers: codes.title_qualifiers(),
+            title_qualifiers: codes.title_qualifiers().clone(),
             not_together: pairs(NOT_TOGETHER),
             only_with: pairs(ONLY_WITH),
             links,

@@ -92,13 +92,16 @@ pub fn code_set_terms(codes: &CodeSet) -> Vec<Term> {
     terms
 }
 
+/// The words the ICD-10-CM titles name a side with ("Bilateral inguinal hernia",
+/// "Pain in right knee").
+pub const TITLE_SIDES: &[&str] = &["bilateral", "right", "left"];
+
 /// A nonessential modifier naming the side the code's title names is the code's own axis:
 /// "Inguinal hernia (bilateral) causing obstruction" under K40.0 "Bilateral inguinal hernia,
 /// with obstruction ..." is bilateral only where the note says so (the unilateral code is the
 /// Index's default; I.B.13). Its parentheses go, its words stay, so no form of the term lacks
 /// the side.
 fn with_title_side_kept(text: &str, title: &str) -> String {
-    const SIDES: &[&str] = &["bilateral", "right", "left"];
     let title_words = words_lower(title);
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
@@ -109,7 +112,7 @@ fn with_title_side_kept(text: &str, title: &str) -> String {
         let inside = &rest[open + 1..close];
         let names_side = words_lower(inside)
             .iter()
-            .any(|w| SIDES.contains(&w.as_str()) && title_words.contains(w));
+            .any(|w| TITLE_SIDES.contains(&w.as_str()) && title_words.contains(w));
         out.push_str(&rest[..open]);
         if names_side {
             out.push_str(inside);
